@@ -1,0 +1,179 @@
+// Question answered: does the fast path (oneDNN int32 + vectorized requantization) give
+// exactly the bytes of TFLite's arithmetic, for every padding, stride, dilation, depth
+// multiplier, zero point and signedness?
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "tessel/kernels/fast_conv.hpp"
+#include "tessel/kernels/fast_requant.hpp"
+#include "tessel/kernels/quant.hpp"
+
+using namespace tessel::kernels;
+
+namespace {
+
+// TFLite's convolution written as directly as possible: sum over valid taps of
+// (x - zx) * (w - zw), plus bias, requantized per channel, clamped.
+std::vector<uint8_t> naive_conv(const FastConvSpec& s, const std::vector<uint8_t>& in) {
+  const auto* w = static_cast<const uint8_t*>(s.weights);
+  auto val = [](uint8_t b, bool sgn) { return sgn ? int{static_cast<int8_t>(b)} : int{b}; };
+  const int groups = s.depthwise ? s.in_c : 1;
+  const int icg = s.in_c / groups, ocg = s.out_c / groups;
+  std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
+  for (int n = 0; n < s.batch; ++n)
+    for (int oy = 0; oy < s.out_h; ++oy)
+      for (int ox = 0; ox < s.out_w; ++ox)
+        for (int oc = 0; oc < s.out_c; ++oc) {
+          int64_t acc = s.bias[static_cast<size_t>(oc)];
+          const int g = oc / ocg;
+          for (int ky = 0; ky < s.kernel_h; ++ky)
+            for (int kx = 0; kx < s.kernel_w; ++kx) {
+              const int iy = oy * s.stride_h - s.pad_top + ky * s.dilation_h;
+              const int ix = ox * s.stride_w - s.pad_left + kx * s.dilation_w;
+              if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+              for (int i = 0; i < icg; ++i) {
+                const int ic = g * icg + i;
+                const int x = val(in[((static_cast<size_t>(n) * s.in_h + iy) * s.in_w + ix) * s.in_c + ic], s.input_signed);
+                const size_t widx = s.depthwise ? (static_cast<size_t>(ky) * s.kernel_w + kx) * s.out_c + oc
+                                                : ((static_cast<size_t>(oc) * s.kernel_h + ky) * s.kernel_w + kx) * icg + i;
+                acc += int64_t{x - s.input_zero_point} * (val(w[widx], s.weights_signed) - s.weight_zero_point[static_cast<size_t>(oc)]);
+              }
+            }
+          int32_t v = multiply_by_quantized_multiplier(static_cast<int32_t>(acc), s.multiplier[static_cast<size_t>(oc)],
+                                                       s.shift[static_cast<size_t>(oc)]);
+          v = clamp_i32(v + s.output_zero_point, s.act_min, s.act_max);
+          out[((static_cast<size_t>(n) * s.out_h + oy) * s.out_w + ox) * s.out_c + oc] = static_cast<uint8_t>(v);
+        }
+  return out;
+}
+
+struct Case {
+  FastConvSpec spec;
+  std::vector<uint8_t> weights, input;
+};
+
+Case random_case(std::mt19937& rng, bool depthwise, bool uint8_model, bool same_padding) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  Case c;
+  FastConvSpec& s = c.spec;
+  s.batch = pick(1, 2);
+  s.in_h = pick(1, 13);
+  s.in_w = pick(1, 13);
+  s.in_c = pick(1, 40);
+  s.depthwise = depthwise;
+  s.kernel_h = pick(1, 4);
+  s.kernel_w = pick(1, 4);
+  s.stride_h = pick(1, 3);
+  s.stride_w = pick(1, 3);
+  s.dilation_h = pick(1, 2);
+  s.dilation_w = pick(1, 2);
+  const int kh = (s.kernel_h - 1) * s.dilation_h + 1, kw = (s.kernel_w - 1) * s.dilation_w + 1;
+  if (same_padding) {
+    s.out_h = (s.in_h + s.stride_h - 1) / s.stride_h;
+    s.out_w = (s.in_w + s.stride_w - 1) / s.stride_w;
+    s.pad_top = std::max(0, ((s.out_h - 1) * s.stride_h + kh - s.in_h) / 2);
+    s.pad_left = std::max(0, ((s.out_w - 1) * s.stride_w + kw - s.in_w) / 2);
+  } else {
+    s.in_h = std::max(s.in_h, kh);
+    s.in_w = std::max(s.in_w, kw);
+    s.out_h = (s.in_h - kh) / s.stride_h + 1;
+    s.out_w = (s.in_w - kw) / s.stride_w + 1;
+  }
+  s.out_c = depthwise ? s.in_c * pick(1, 3) : pick(1, 70);
+  s.input_signed = !uint8_model;
+  s.output_signed = !uint8_model;
+  s.weights_signed = !uint8_model;
+  s.input_zero_point = uint8_model ? pick(0, 255) : pick(-128, 127);
+  s.output_zero_point = uint8_model ? pick(0, 255) : pick(-128, 127);
+  s.act_min = uint8_model ? 0 : -128;
+  s.act_max = uint8_model ? 255 : 127;
+  if (pick(0, 1)) s.act_min += pick(0, 60), s.act_max -= pick(0, 60);
+  const int taps = s.kernel_h * s.kernel_w * (depthwise ? 1 : s.in_c);
+  c.weights.resize(static_cast<size_t>(s.out_c) * taps);
+  for (auto& b : c.weights) b = static_cast<uint8_t>(pick(0, 255));
+  c.input.resize(static_cast<size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
+  for (auto& b : c.input) b = static_cast<uint8_t>(pick(0, 255));
+  for (int oc = 0; oc < s.out_c; ++oc) {
+    s.weight_zero_point.push_back(uint8_model ? pick(0, 255) : 0);
+    s.bias.push_back(pick(-20000, 20000));
+    const QuantizedMultiplier q = quantize_multiplier(std::ldexp(pick(1000, 9999) / 10000.0, -pick(4, 14)));
+    s.multiplier.push_back(q.multiplier);
+    s.shift.push_back(q.shift);
+  }
+  s.weights = c.weights.data();
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("fast convolution equals TFLite's arithmetic on random shapes", "[fast]") {
+  if (!fast_conv_supported()) {
+    WARN("this CPU has no VNNI: the fast convolution is not used here, nothing to test");
+    return;
+  }
+  std::mt19937 rng(42);
+  int cases = 0;
+  for (bool depthwise : {false, true})
+    for (bool uint8_model : {false, true})
+      for (bool same : {false, true})
+        for (int i = 0; i < 12; ++i) {
+          Case c = random_case(rng, depthwise, uint8_model, same);
+          const FastConvSpec& s = c.spec;
+          INFO("case " << cases << ": dw=" << depthwise << " u8=" << uint8_model << " same=" << same << " in "
+                       << s.batch << "x" << s.in_h << "x" << s.in_w << "x" << s.in_c << " k " << s.kernel_h << "x"
+                       << s.kernel_w << " s " << s.stride_h << "," << s.stride_w << " d " << s.dilation_h << ","
+                       << s.dilation_w << " out_c " << s.out_c);
+          FastConv conv(s);
+          std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
+          conv.run(c.input.data(), out.data(), 1 + i % 2);
+          REQUIRE(out == naive_conv(s, c.input));
+          ++cases;
+        }
+  CHECK(cases == 96);
+}
+
+TEST_CASE("vector requantization equals the scalar reference bit for bit", "[fast]") {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> any(INT32_MIN, INT32_MAX);
+  for (int trial = 0; trial < 50; ++trial) {
+    const int channels = 1 + trial * 3 % 53;
+    const int64_t rows = 1 + trial % 9;
+    ChannelRequant rq;
+    for (int c = 0; c < channels; ++c) {
+      rq.bias.push_back(any(rng) >> (trial % 8));
+      rq.sum_coef.push_back(static_cast<int32_t>(rng() % 511) - 255);
+      const int kind = static_cast<int>(rng() % 4);
+      // Exercise left shifts, deep right shifts (to -31) and extreme multipliers.
+      const double real = kind == 0 ? std::ldexp(1.0 + (rng() % 1000) / 1000.0, static_cast<int>(rng() % 6))
+                          : kind == 1 ? std::ldexp(1.0, -31) * (1 + rng() % 3)
+                                      : std::ldexp((rng() % 1000 + 1) / 1000.0, -static_cast<int>(rng() % 20));
+      const QuantizedMultiplier q = quantize_multiplier(real);
+      rq.multiplier.push_back(kind == 3 ? INT32_MAX : q.multiplier);
+      rq.shift.push_back(q.shift);
+    }
+    rq.output_zero_point = static_cast<int32_t>(rng() % 256) - 128;
+    rq.act_min = -100;
+    rq.act_max = 120;
+    std::vector<int32_t> acc(static_cast<size_t>(rows * (channels + 1)));
+    for (auto& a : acc) a = trial % 2 ? any(rng) : any(rng) >> 12;
+    RequantTile t;
+    t.accum = acc.data();
+    t.accum_stride = channels + 1;
+    t.rows = rows;
+    t.channels = channels;
+    if (trial % 3) {
+      t.sums = acc.data() + channels;
+      t.sum_stride = channels + 1;
+      t.sum_channel_step = 0;
+    } else {
+      rq.sum_coef.clear();
+    }
+    std::vector<int8_t> fast(static_cast<size_t>(rows * channels)), slow(fast.size());
+    requantize_tile(t, rq, fast.data(), channels, true, 1);
+    requantize_tile_scalar(t, rq, slow.data(), channels, true);
+    REQUIRE(fast == slow);
+  }
+  CHECK(requantize_has_avx512() == (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")));
+}
