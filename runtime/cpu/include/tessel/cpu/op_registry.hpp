@@ -124,8 +124,8 @@ const OpRegistry& cpu_registry();
 // Registration functions, one per operator group (runtime/cpu/ops/*.cpp).
 void register_ref_conv_ops(OpRegistry& r);         // conv, depthwise, transpose conv, FC, matmul, pools
 void register_ref_elementwise_ops(OpRegistry& r);  // binary arithmetic, activations, softmax, float math
-void register_ref_tensor_ops(OpRegistry& r);       // reshape family, pad, slice, concat, gather, ...
-void register_ref_quant_reduce_ops(OpRegistry& r); // quantize, dequantize, cast, reductions, arg max/min, resize
+void register_ref_tensor_ops(OpRegistry& r);       // reshape family, pad, slice, concat, gather, nearest resize, ...
+void register_ref_quant_reduce_ops(OpRegistry& r); // quantize, dequantize, cast, reductions, arg max/min, bilinear resize
 void register_ref_sequence_ops(OpRegistry& r);     // LSTM, SVDF
 void register_cpu_fast_ops(OpRegistry& r);         // fast overrides (oneDNN)
 
