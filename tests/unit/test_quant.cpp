@@ -99,6 +99,8 @@ TEST_CASE("quantize_multiplier matches TFLite's encoding") {
     q = quantize_multiplier(r);
     CHECK(std::fabs(q.multiplier * std::ldexp(1.0, q.shift - 31) - r) <= r * std::ldexp(1.0, -30));
   }
+  CHECK_THROWS_AS(quantize_multiplier(std::ldexp(1.0, 31)), tessel::Error);
+  CHECK(quantize_multiplier(std::ldexp(1.0, 30)).shift == 31);
   CHECK_THROWS_AS(quantize_multiplier_smaller_than_one(1.5), tessel::Error);
   CHECK(quantize_multiplier_smaller_than_one(0.25).shift == -1);
   CHECK(quantize_multiplier_greater_than_one(3.0).shift == 2);

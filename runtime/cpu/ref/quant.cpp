@@ -34,6 +34,9 @@ QuantizedMultiplier quantize_multiplier(double real) {
     exponent = 0;
     fixed = 0;
   }
+  // A left shift of 32 or more cannot be applied to an int32 (and no sane model has a
+  // scale ratio of 2^31); refuse it here rather than shift out of range later.
+  check(exponent <= 31, "requantization multiplier " + std::to_string(real) + " is too large (>= 2^31)");
   q.multiplier = static_cast<int32_t>(fixed);
   q.shift = exponent;
   return q;

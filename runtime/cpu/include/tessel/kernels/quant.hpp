@@ -81,6 +81,7 @@ struct QuantizedMultiplier {
 
 // TFLite's QuantizeMultiplier: frexp, round(q * 2^31) half away from zero, renormalise
 // the 2^31 case, and flush exponents below -31 to a zero multiplier. `real` >= 0.
+// Throws tessel::Error for real >= 2^31 (a left shift past 31 bits).
 QuantizedMultiplier quantize_multiplier(double real);
 
 // As quantize_multiplier but for real < 1 (TFLite's QuantizeMultiplierSmallerThanOneExp);
