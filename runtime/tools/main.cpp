@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   tessel::tools::Action action;
   tessel::tools::add_run_command(app, action);
   tessel::tools::add_bench_command(app, action);
+  tessel::tools::add_bench_conv_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -52,8 +52,11 @@ struct FastConv::Impl {
   std::vector<int32_t> acc, sums;
   ChannelRequant rq;
 
-  explicit Impl(const FastConvSpec& spec) : s(spec) {
+  int threads = 1;
+
+  Impl(const FastConvSpec& spec, int thread_count) : s(spec), threads(std::max(1, thread_count)) {
     check(fast_conv_supported(), "fast convolution needs a CPU with VNNI");
+    omp_set_num_threads(threads);
     const int kh_eff = (s.kernel_h - 1) * s.dilation_h + 1;
     const int kw_eff = (s.kernel_w - 1) * s.dilation_w + 1;
     groups = s.depthwise ? s.in_c : 1;
@@ -157,7 +160,7 @@ struct FastConv::Impl {
     return packed;
   }
 
-  void run(const void* input, void* output, int threads) {
+  void run(const void* input, void* output) {
     omp_set_num_threads(threads);
     const void* src = input;
     if (pad_input) {
@@ -193,9 +196,9 @@ struct FastConv::Impl {
   }
 };
 
-FastConv::FastConv(const FastConvSpec& spec) : impl_(std::make_unique<Impl>(spec)) {}
+FastConv::FastConv(const FastConvSpec& spec, int threads) : impl_(std::make_unique<Impl>(spec, threads)) {}
 FastConv::~FastConv() = default;
-void FastConv::run(const void* input, void* output, int threads) { impl_->run(input, output, threads); }
+void FastConv::run(const void* input, void* output) { impl_->run(input, output); }
 int64_t FastConv::macs() const { return impl_->macs; }
 
 }  // namespace tessel::kernels

@@ -29,7 +29,7 @@ Executor::Executor(const ir::Graph& graph, const OpRegistry& registry, int threa
       throw Error(where + graph_.describe_op(i) + ": operator " + op.type_name +
                   " is not supported by the CPU kernels");
     }
-    kernels_.push_back(prepare(PrepareContext(graph_, i)));
+    kernels_.push_back(prepare(PrepareContext(graph_, i, threads_)));
     std::vector<const void*> ins;
     for (int t : op.inputs) ins.push_back(t == ir::kNoTensor ? nullptr : tensor_ptr(t));
     std::vector<void*> outs;

@@ -79,10 +79,12 @@ ActivationRange activation_range_quantized(int activation, float scale, int32_t 
 }
 
 ActivationRangeF activation_range_float(int activation) {
-  constexpr float inf = std::numeric_limits<float>::infinity();
+  // TFLite clamps to the largest finite float, so an overflowing result becomes FLT_MAX
+  // rather than infinity.
+  constexpr float big = std::numeric_limits<float>::max();
   switch (activation) {
-    case 0: return {-inf, inf};
-    case 1: return {0.0f, inf};
+    case 0: return {-big, big};
+    case 1: return {0.0f, big};
     case 2: return {-1.0f, 1.0f};
     case 3: return {0.0f, 6.0f};
     default:

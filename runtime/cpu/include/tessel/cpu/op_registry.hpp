@@ -69,12 +69,15 @@ using RunFn = std::function<void(ExecContext&)>;
 // What a prepare function sees: the graph and the operator being prepared.
 class PrepareContext {
  public:
-  PrepareContext(const ir::Graph& graph, size_t op_index)
-      : graph_(graph), op_index_(op_index), op_(graph.ops.at(op_index)) {}
+  // `threads` is the budget the RunFn will get: kernels that plan their parallel work at
+  // prepare time (oneDNN primitives) need it then.
+  PrepareContext(const ir::Graph& graph, size_t op_index, int threads = 1)
+      : graph_(graph), op_index_(op_index), op_(graph.ops.at(op_index)), threads_(threads) {}
 
   const ir::Graph& graph() const { return graph_; }
   const ir::Op& op() const { return op_; }
   size_t op_index() const { return op_index_; }
+  int threads() const { return threads_; }
   size_t num_inputs() const { return op_.inputs.size(); }
   size_t num_outputs() const { return op_.outputs.size(); }
   // True when optional input i is present.
@@ -98,6 +101,7 @@ class PrepareContext {
   const ir::Graph& graph_;
   size_t op_index_;
   const ir::Op& op_;
+  int threads_;
 };
 
 using PrepareFn = RunFn (*)(const PrepareContext&);

@@ -53,12 +53,14 @@ bool fast_conv_supported();
 
 class FastConv {
  public:
-  explicit FastConv(const FastConvSpec& spec);  // builds the oneDNN primitive and packs weights
+  // Builds the oneDNN primitive for `threads` threads and packs the weights. oneDNN plans
+  // its parallel split when the primitive is created, so run() must get the same count.
+  FastConv(const FastConvSpec& spec, int threads);
   ~FastConv();
   FastConv(const FastConv&) = delete;
   FastConv& operator=(const FastConv&) = delete;
 
-  void run(const void* input, void* output, int threads);
+  void run(const void* input, void* output);
   int64_t macs() const;
 
  private:

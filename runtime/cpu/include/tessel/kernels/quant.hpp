@@ -80,7 +80,8 @@ struct QuantizedMultiplier {
 };
 
 // TFLite's QuantizeMultiplier: frexp, round(q * 2^31) half away from zero, renormalise
-// the 2^31 case, and flush exponents below -31 to a zero multiplier. `real` >= 0.
+// the 2^31 case, and flush exponents below -31 to a zero multiplier. A negative `real`
+// (LEAKY_RELU's alpha) gives a negative significand, as in TFLite.
 // Throws tessel::Error for real >= 2^31 (a left shift past 31 bits).
 QuantizedMultiplier quantize_multiplier(double real);
 

@@ -1,0 +1,138 @@
+// Question answered: does the `tessel` tool behave as its documentation says — output
+// files, top-5 lines, JSON report keys, bench JSON, and clear errors with exit status 1?
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTool = TESSEL_TOOL;
+const fs::path kShared = TESSEL_SHARED_DIR;
+
+struct Result {
+  int status;
+  std::string out;  // stdout and stderr together
+};
+
+Result tessel(const std::string& args) {
+  const std::string cmd = kTool + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int raw = pclose(p);
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+}
+
+std::string model(const std::string& stem) { return (kShared / "models" / "tflite" / (stem + ".tflite")).string(); }
+
+fs::path temp_dir() {
+  fs::path d = fs::temp_directory_path() / ("tessel_cli_test_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("tessel run classifies grace_hopper as military uniform and writes what it says", "[cli]") {
+  const fs::path dir = temp_dir();
+  for (const char* backend : {"ref", "cpu"}) {
+    INFO("backend " << backend);
+    const Result r = tessel("run " + model("coral_mobilenet_v2_1.0_224_quant") + " --backend " + backend +
+                            " --input " + (kShared / "images" / "grace_hopper.bmp").string() + " --labels " +
+                            (kShared / "images" / "imagenet_labels.txt").string() + " --output " +
+                            (dir / "out").string() + " --report " + (dir / "report.json").string() +
+                            " --repeat 2");
+    INFO(r.out);
+    REQUIRE(r.status == 0);
+    // RANK SCORE INDEX LABEL, rank 1 first.
+    CHECK_THAT(r.out, Catch::Contains("\n1 0.878906 653 military uniform\n"));
+    CHECK_THAT(r.out, Catch::Contains("\n2 ") && Catch::Contains("\n5 "));
+    // The output file is the golden's bytes.
+    CHECK(slurp(dir / "out.0.bin") ==
+          slurp(kShared / "goldens" / "coral_mobilenet_v2_1.0_224_quant" / "grace_hopper.output.0.bin"));
+    const auto report = nlohmann::json::parse(slurp(dir / "report.json"));
+    CHECK(report["backend"] == backend);
+    CHECK(report["model"] == model("coral_mobilenet_v2_1.0_224_quant"));
+    CHECK(report["wall_ms"].get<double>() > 0);
+    CHECK(report["wall_ms_runs"].size() == 2);
+    CHECK(report["outputs"][0]["shape"] == nlohmann::json::array({1, 1001}));
+    CHECK(report["outputs"][0]["dtype"] == "uint8");
+    CHECK(report["top5"][0]["index"] == 653);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the int8 per-channel MobileNetV2 also ranks military uniform first", "[cli]") {
+  const Result r = tessel("run " + model("coral_tf2_mobilenet_v2_1.0_224_ptq") + " --backend cpu --input " +
+                          (kShared / "images" / "grace_hopper.bmp").string() + " --labels " +
+                          (kShared / "images" / "imagenet_labels.txt").string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("\n1 0.828125 653 military uniform\n"));
+}
+
+TEST_CASE("tessel bench writes whole-model and per-operator statistics", "[cli]") {
+  const fs::path dir = temp_dir();
+  const Result r = tessel("bench " + model("tflm_person_detect") + " --backend cpu --repeat 3 --json " +
+                          (dir / "bench.json").string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(slurp(dir / "bench.json"));
+  for (const char* key : {"median_ms", "min_ms", "max_ms"}) CHECK(j[key].get<double>() > 0);
+  CHECK(j["min_ms"].get<double>() <= j["median_ms"].get<double>());
+  CHECK(j["median_ms"].get<double>() <= j["max_ms"].get<double>());
+  REQUIRE(j["ops"].size() == 31);  // person_detect: 14 depthwise + 14 conv + pool + reshape + softmax
+  CHECK(j["ops"][0]["type"] == "DEPTHWISE_CONV_2D");  // person_detect starts with a depthwise conv
+  CHECK(j["ops"][0].contains("median_ms"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("bad input gives one clear error and exit status 1", "[cli]") {
+  const fs::path dir = temp_dir();
+  Result r = tessel("run " + (dir / "missing.tflite").string());
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("missing.tflite") && Catch::Contains("cannot open"));
+
+  {  // a truncated model
+    const std::string bytes = slurp(model("tflm_micro_speech_quantized"));
+    std::ofstream(dir / "cut.tflite", std::ios::binary).write(bytes.data(), 5000);
+  }
+  r = tessel("run " + (dir / "cut.tflite").string());
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("cut.tflite"));
+
+  std::ofstream(dir / "small.bin", std::ios::binary) << "abc";
+  r = tessel("run " + model("tflm_micro_speech_quantized") + " --input " + (dir / "small.bin").string());
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("small.bin") && Catch::Contains("has 3 bytes") && Catch::Contains("1960"));
+
+  r = tessel("run " + model("tflm_micro_speech_quantized") + " --backend gpu");
+  CHECK(r.status != 0);
+  CHECK_THAT(r.out, Catch::Contains("gpu"));
+
+  r = tessel("run " + (dir / "small.bin").string());
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("unknown model format"));
+  fs::remove_all(dir);
+}
