@@ -103,6 +103,20 @@ std::pair<OpTest, std::vector<uint8_t>> random_op(Rng& r, ir::OpType type, bool 
   return {t, input};
 }
 
+// "x [1,5,7,3] w [..] y [..] padding=0 stride_h=2 ...": what a failing case was.
+std::string describe(OpTest& t) {
+  const ir::Graph& g = t.graph();
+  std::string s;
+  for (const ir::Tensor& tensor : g.tensors) {
+    s += tensor.name + " [";
+    for (int32_t d : tensor.shape) s += std::to_string(d) + ",";
+    s += "] zp " + (tensor.quant.zero_point.empty() ? std::string("-") : std::to_string(tensor.quant.zero_point[0])) + "; ";
+  }
+  for (const auto& kv : g.ops[0].attrs.all())
+    if (const int64_t* v = std::get_if<int64_t>(&kv.second)) s += kv.first + "=" + std::to_string(*v) + " ";
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("cpu backend equals ref on random convolutions, depthwise and fully-connected", "[fast]") {
@@ -113,7 +127,7 @@ TEST_CASE("cpu backend equals ref on random convolutions, depthwise and fully-co
     for (bool uint8_model : {false, true})
       for (int i = 0; i < 25; ++i) {
         auto [t, input] = random_op(r, type, uint8_model);
-        INFO(ir::op_type_name(type) << (uint8_model ? " uint8" : " int8") << " case " << i);
+        INFO(ir::op_type_name(type) << (uint8_model ? " uint8" : " int8") << " case " << i << ": " << describe(t));
         const auto ref = t.run_all(cpu::ref_registry(), {input});
         const auto fast = t.run_all(cpu::cpu_registry(), {input}, 1 + i % 2);
         REQUIRE(ref == fast);
