@@ -58,67 +58,93 @@ bool fast_conv_supported() {
          isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
+// How a convolution runs: the output is cut into bands of rows (per image) small enough
+// that a band's int32 accumulators stay in the L2 cache; each band is one oneDNN call on the
+// matching slice of the (padded) input followed at once by the requantization of that band.
+// Bands run in parallel on our own OpenMP threads, each oneDNN call single-threaded with its
+// own scratchpad, so no int32 tensor ever makes a round trip through memory.
 struct FastConv::Impl {
+  // A band's int32 working set: well inside a 2 MiB L2 with room for inputs and weights.
+  static constexpr int64_t kBandBytes = int64_t{512} << 10;
+
   FastConvSpec s;
+  int threads = 1;
   int groups = 1;
-  int acc_c = 0;            // channels of the int32 accumulator (out_c, + 1 with a sum channel)
+  int kh_eff = 1, kw_eff = 1;
   int padded_h = 0, padded_w = 0;
   bool pad_input = false;   // copy the input into a zero-point-padded buffer first
   bool need_sums = false;   // weight zero point differs from the storage offset
+  int band_rows = 1;        // output rows per band (the last band of an image may be shorter)
   int64_t macs = 0;
 
-  dnnl::convolution_forward prim;
-  dnnl::memory src_mem, weights_mem, ones_mem, dst_mem, sum_mem;
+  // One oneDNN primitive per distinct band height (full bands and the last, shorter one).
+  struct BandPrimitive {
+    int rows = 0;
+    dnnl::convolution_forward prim;
+    dnnl::memory::desc src_md, dst_md, weights_md, scratch_md;
+    size_t scratch_bytes = 0;
+    dnnl::memory weights, ones;  // packed for this primitive (shared when layouts agree)
+  };
+  BandPrimitive full, last;
   std::vector<uint8_t> padded;
-  std::vector<int32_t> acc, sums;
   ChannelRequant rq;
 
-  int threads = 1;
+  // Per-thread working memory, and oneDNN objects made once so that a band costs only
+  // handle updates (constructing a stream or memory object per call is measurable).
+  struct Scratch {
+    std::vector<int32_t> acc, sums;
+    std::vector<int32_t> pixel_sums;
+    std::vector<uint8_t> onednn;
+    std::unique_ptr<dnnl::stream> stream;
+    dnnl::memory src[2], dst[2], sum[2], scratchpad[2];  // [0] full band, [1] last band
+  };
+  std::vector<Scratch> scratch;
 
   Impl(const FastConvSpec& spec, int thread_count) : s(spec), threads(std::max(1, thread_count)) {
     check(fast_conv_supported(), "fast convolution needs a CPU with VNNI");
-    omp_set_num_threads(threads);
-    const int kh_eff = (s.kernel_h - 1) * s.dilation_h + 1;
-    const int kw_eff = (s.kernel_w - 1) * s.dilation_w + 1;
+    kh_eff = (s.kernel_h - 1) * s.dilation_h + 1;
+    kw_eff = (s.kernel_w - 1) * s.dilation_w + 1;
     groups = s.depthwise ? s.in_c : 1;
     const int in_per_group = s.in_c / groups;
     const int out_per_group = s.out_c / groups;
     const int woff = s.weights_signed ? 0 : 128;
     for (int c = 0; c < s.out_c; ++c)
       if (s.weight_zero_point[static_cast<size_t>(c)] != woff) need_sums = true;
-    acc_c = s.out_c + (need_sums && !s.depthwise ? 1 : 0);
 
     // Rows/columns the padded input needs so that every output window is inside it.
     padded_h = std::max(s.in_h + s.pad_top, (s.out_h - 1) * s.stride_h + kh_eff);
     padded_w = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + kw_eff);
     pad_input = s.pad_top > 0 || s.pad_left > 0 || padded_h > s.in_h || padded_w > s.in_w;
     if (!pad_input) padded_h = s.in_h, padded_w = s.in_w;
+    if (pad_input) padded.resize(static_cast<size_t>(s.batch) * padded_h * padded_w * s.in_c);
 
-    // oneDNN descriptors: logical dims are NCHW / (G)OIHW whatever the physical layout.
-    const dt src_dt = s.input_signed ? dt::s8 : dt::u8;
-    dnnl::memory::desc src_md({s.batch, s.in_c, padded_h, padded_w}, src_dt, tag::nhwc);
-    dnnl::memory::desc dst_md({s.batch, acc_c, s.out_h, s.out_w}, dt::s32, tag::nhwc);
-    const int oc_per_group_total = s.depthwise ? out_per_group : acc_c;
-    dnnl::memory::dims wdims =
+    // Band height: accumulators (and window sums) of a band within kBandBytes, and at least
+    // as many bands as threads when the output has the rows for it.
+    const int64_t row_bytes = int64_t{s.out_w} * s.out_c * 4 * (need_sums && s.depthwise ? 2 : 1);
+    band_rows = static_cast<int>(std::clamp<int64_t>(kBandBytes / std::max<int64_t>(row_bytes, 1), 1, s.out_h));
+    const int64_t bands_per_image = (s.out_h + band_rows - 1) / band_rows;
+    if (s.batch * bands_per_image < threads)
+      band_rows = std::max(1, static_cast<int>((int64_t{s.out_h} * s.batch + threads - 1) / threads));
+    band_rows = std::min(band_rows, s.out_h);
+
+    // Primitives are created single-threaded: they run inside our own parallel loop.
+    omp_set_num_threads(1);
+    const dnnl::memory::dims wdims =
         s.depthwise ? dnnl::memory::dims{groups, out_per_group, 1, s.kernel_h, s.kernel_w}
-                    : dnnl::memory::dims{acc_c, in_per_group, s.kernel_h, s.kernel_w};
-    dnnl::memory::desc wei_any(wdims, dt::s8, tag::any);
-    dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, wei_any,
-        dst_md, {s.stride_h, s.stride_w}, {s.dilation_h - 1, s.dilation_w - 1}, {0, 0}, {0, 0});
-    dnnl::convolution_forward::primitive_desc pd(desc, cpu_engine());
-    prim = dnnl::convolution_forward(pd);
+                    : dnnl::memory::dims{s.out_c, in_per_group, s.kernel_h, s.kernel_w};
+    full = make_band_primitive(band_rows, wdims);
+    const int last_rows = s.out_h - (s.out_h - 1) / band_rows * band_rows;
+    if (last_rows != band_rows) last = make_band_primitive(last_rows, wdims);
 
     // Pack weights into plain (g)oihw s8, then let oneDNN reorder into its blocked layout.
     const int taps = s.kernel_h * s.kernel_w;
-    std::vector<int8_t> plain(static_cast<size_t>(groups) * oc_per_group_total * in_per_group * taps, 0);
-    std::vector<int8_t> ones(plain.size(), 1);
+    std::vector<int8_t> plain(static_cast<size_t>(s.out_c) * in_per_group * taps, 0);
     std::vector<int64_t> weight_sum(static_cast<size_t>(s.out_c), 0);
     const auto* w8 = static_cast<const uint8_t*>(s.weights);
     auto weight = [&](size_t idx) -> int {  // original value, signed or unsigned
       return s.weights_signed ? static_cast<int>(static_cast<int8_t>(w8[idx])) : static_cast<int>(w8[idx]);
     };
-    for (int oc = 0; oc < s.out_c; ++oc) {
+    for (int oc = 0; oc < s.out_c; ++oc)
       for (int ky = 0; ky < s.kernel_h; ++ky)
         for (int kx = 0; kx < s.kernel_w; ++kx)
           for (int ic = 0; ic < in_per_group; ++ic) {
@@ -132,24 +158,17 @@ struct FastConv::Impl {
             const size_t dst = ((static_cast<size_t>(oc) * in_per_group + ic) * s.kernel_h + ky) * s.kernel_w + kx;
             plain[dst] = static_cast<int8_t>(v - woff);
           }
+    std::vector<int8_t> ones(need_sums && s.depthwise ? plain.size() : 0, 1);
+    for (BandPrimitive* b : {&full, &last}) {
+      if (b->rows == 0) continue;
+      if (b == &last && last.weights_md == full.weights_md) {
+        last.weights = full.weights;
+        last.ones = full.ones;
+        continue;
+      }
+      b->weights = reorder_weights(plain, wdims, b->weights_md);
+      if (!ones.empty()) b->ones = reorder_weights(ones, wdims, b->weights_md);
     }
-    if (need_sums && !s.depthwise) {  // the extra all-ones output channel
-      std::fill(plain.begin() + static_cast<long>(static_cast<size_t>(s.out_c) * in_per_group * taps),
-                plain.end(), int8_t{1});
-    }
-    weights_mem = reorder_weights(plain, wdims, pd.weights_desc());
-    if (need_sums && s.depthwise) ones_mem = reorder_weights(ones, wdims, pd.weights_desc());
-
-    src_mem = dnnl::memory(src_md, cpu_engine(), DNNL_MEMORY_NONE);
-    dst_mem = dnnl::memory(dst_md, cpu_engine(), DNNL_MEMORY_NONE);
-    const int64_t out_pixels = int64_t{s.batch} * s.out_h * s.out_w;
-    acc.resize(static_cast<size_t>(out_pixels * acc_c));
-    if (need_sums && s.depthwise) {
-      sums.resize(static_cast<size_t>(out_pixels * s.out_c));
-      sum_mem = dnnl::memory(dst_md, cpu_engine(), sums.data());
-    }
-    if (pad_input)
-      padded.resize(static_cast<size_t>(s.batch) * padded_h * padded_w * s.in_c);
 
     // Per-channel constants: bias - zx sum w + K zx zw; window-sum coefficient woff - zw.
     const int64_t k = int64_t{taps} * in_per_group;
@@ -162,12 +181,53 @@ struct FastConv::Impl {
       rq.sum_coef[c] = static_cast<int32_t>(woff - zw);
     }
     if (!need_sums) rq.sum_coef.clear();
+    for (int32_t m : s.multiplier) check(m >= 0, "fast convolution: negative requantization multiplier");
     rq.multiplier = s.multiplier;
     rq.shift = s.shift;
     rq.output_zero_point = s.output_zero_point;
     rq.act_min = s.act_min;
     rq.act_max = s.act_max;
-    macs = out_pixels * s.out_c * k;
+    macs = int64_t{s.batch} * s.out_h * s.out_w * s.out_c * k;
+
+    scratch.resize(static_cast<size_t>(threads));
+    const size_t band_pixels = static_cast<size_t>(band_rows) * s.out_w;
+    for (Scratch& sc : scratch) {
+      sc.acc.resize(band_pixels * s.out_c);
+      if (need_sums) sc.sums.resize(s.depthwise ? band_pixels * s.out_c : band_pixels);
+      if (need_sums && !s.depthwise)
+        sc.pixel_sums.resize(static_cast<size_t>((band_rows - 1) * s.stride_h + kh_eff) * padded_w);
+      sc.onednn.resize(std::max(full.scratch_bytes, last.scratch_bytes));
+      sc.stream = std::make_unique<dnnl::stream>(cpu_engine());
+      for (int which = 0; which < 2; ++which) {
+        const BandPrimitive& b = which == 0 ? full : last;
+        if (b.rows == 0) continue;
+        sc.src[which] = dnnl::memory(b.src_md, cpu_engine(), DNNL_MEMORY_NONE);
+        sc.dst[which] = dnnl::memory(b.dst_md, cpu_engine(), sc.acc.data());
+        if (need_sums && s.depthwise) sc.sum[which] = dnnl::memory(b.dst_md, cpu_engine(), sc.sums.data());
+        sc.scratchpad[which] = dnnl::memory(b.scratch_md, cpu_engine(), sc.onednn.data());
+      }
+    }
+  }
+
+  BandPrimitive make_band_primitive(int rows, const dnnl::memory::dims& wdims) {
+    BandPrimitive b;
+    b.rows = rows;
+    const int in_rows = (rows - 1) * s.stride_h + kh_eff;
+    b.src_md = dnnl::memory::desc({1, s.in_c, in_rows, padded_w}, s.input_signed ? dt::s8 : dt::u8, tag::nhwc);
+    b.dst_md = dnnl::memory::desc({1, s.out_c, rows, s.out_w}, dt::s32, tag::nhwc);
+    const dnnl::memory::desc wei_any(wdims, dt::s8, tag::any);
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, b.src_md, wei_any,
+        b.dst_md, {s.stride_h, s.stride_w}, {s.dilation_h - 1, s.dilation_w - 1}, {0, 0}, {0, 0});
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
+    // Full and last bands must agree on the packed weight layout (they share the weights).
+    b.weights_md = pd.weights_desc();
+    b.scratch_md = pd.scratchpad_desc();
+    b.prim = dnnl::convolution_forward(pd);
+    b.scratch_bytes = b.scratch_md.get_size();
+    return b;
   }
 
   static dnnl::memory reorder_weights(std::vector<int8_t>& plain, const dnnl::memory::dims& dims,
@@ -181,9 +241,63 @@ struct FastConv::Impl {
     return packed;
   }
 
+  // Window sums of the input for output rows [row0, row0 + rows) of image n: for each output
+  // pixel, the sum of every input byte its window covers (padded with the zero point).
+  void window_sums(const uint8_t* src, int row0, int rows, Scratch& sc) const {
+    const int in_row0 = row0 * s.stride_h;
+    const int in_rows = (rows - 1) * s.stride_h + kh_eff;
+    // Per input pixel: the sum over its channels.
+    for (int y = 0; y < in_rows; ++y)
+      for (int x = 0; x < padded_w; ++x) {
+        const uint8_t* px = src + (static_cast<size_t>(in_row0 + y) * padded_w + x) * s.in_c;
+        int32_t sum = 0;
+        if (s.input_signed) {
+          for (int c = 0; c < s.in_c; ++c) sum += static_cast<int8_t>(px[c]);
+        } else {
+          for (int c = 0; c < s.in_c; ++c) sum += px[c];
+        }
+        sc.pixel_sums[static_cast<size_t>(y) * padded_w + x] = sum;
+      }
+    for (int oy = 0; oy < rows; ++oy)
+      for (int ox = 0; ox < s.out_w; ++ox) {
+        int32_t sum = 0;
+        for (int ky = 0; ky < s.kernel_h; ++ky)
+          for (int kx = 0; kx < s.kernel_w; ++kx)
+            sum += sc.pixel_sums[static_cast<size_t>(oy * s.stride_h + ky * s.dilation_h) * padded_w +
+                                 static_cast<size_t>(ox * s.stride_w + kx * s.dilation_w)];
+        sc.sums[static_cast<size_t>(oy) * s.out_w + ox] = sum;
+      }
+  }
+
+  void run_band(const uint8_t* image, uint8_t* out_image, int row0, Scratch& sc) {
+    const int k = (row0 + band_rows <= s.out_h) ? 0 : 1;
+    const BandPrimitive& b = k == 0 ? full : last;
+    const uint8_t* src = image + static_cast<size_t>(row0) * s.stride_h * padded_w * s.in_c;
+    sc.src[k].set_data_handle(const_cast<uint8_t*>(src));
+    b.prim.execute(*sc.stream, {{DNNL_ARG_SRC, sc.src[k]}, {DNNL_ARG_WEIGHTS, b.weights},
+                                {DNNL_ARG_DST, sc.dst[k]}, {DNNL_ARG_SCRATCHPAD, sc.scratchpad[k]}});
+    if (need_sums && s.depthwise)
+      b.prim.execute(*sc.stream, {{DNNL_ARG_SRC, sc.src[k]}, {DNNL_ARG_WEIGHTS, b.ones},
+                                  {DNNL_ARG_DST, sc.sum[k]}, {DNNL_ARG_SCRATCHPAD, sc.scratchpad[k]}});
+    sc.stream->wait();
+    if (need_sums && !s.depthwise) window_sums(image, row0, b.rows, sc);
+
+    RequantTile tile;
+    tile.accum = sc.acc.data();
+    tile.accum_stride = s.out_c;
+    tile.rows = int64_t{b.rows} * s.out_w;
+    tile.channels = s.out_c;
+    if (need_sums) {
+      tile.sums = sc.sums.data();
+      tile.sum_stride = s.depthwise ? s.out_c : 1;
+      tile.sum_channel_step = s.depthwise ? 1 : 0;
+    }
+    requantize_tile(tile, rq, out_image + static_cast<size_t>(row0) * s.out_w * s.out_c, s.out_c,
+                    s.output_signed, 1);
+  }
+
   void run(const void* input, void* output) {
-    omp_set_num_threads(threads);
-    const void* src = input;
+    const uint8_t* src = static_cast<const uint8_t*>(input);
     if (pad_input) {
       // Fill with the input zero point (its byte pattern is the same for int8 and uint8),
       // then copy each input row into place.
@@ -192,28 +306,21 @@ struct FastConv::Impl {
       for (int n = 0; n < s.batch; ++n)
         for (int y = 0; y < s.in_h; ++y)
           std::memcpy(&padded[((static_cast<size_t>(n) * padded_h + y + s.pad_top) * padded_w + s.pad_left) * s.in_c],
-                      static_cast<const uint8_t*>(input) + (static_cast<size_t>(n) * s.in_h + y) * row, row);
+                      src + (static_cast<size_t>(n) * s.in_h + y) * row, row);
       src = padded.data();
     }
-    src_mem.set_data_handle(const_cast<void*>(src));
-    dst_mem.set_data_handle(acc.data());
-    dnnl::stream stream(cpu_engine());
-    prim.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights_mem}, {DNNL_ARG_DST, dst_mem}});
-    if (need_sums && s.depthwise)
-      prim.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, ones_mem}, {DNNL_ARG_DST, sum_mem}});
-    stream.wait();
-
-    RequantTile tile;
-    tile.accum = acc.data();
-    tile.accum_stride = acc_c;
-    tile.rows = int64_t{s.batch} * s.out_h * s.out_w;
-    tile.channels = s.out_c;
-    if (need_sums) {
-      tile.sums = s.depthwise ? sums.data() : acc.data() + s.out_c;
-      tile.sum_stride = s.depthwise ? s.out_c : acc_c;
-      tile.sum_channel_step = s.depthwise ? 1 : 0;
+    const int bands_per_image = (s.out_h + band_rows - 1) / band_rows;
+    const int total = s.batch * bands_per_image;
+    const size_t in_image = static_cast<size_t>(padded_h) * padded_w * s.in_c;
+    const size_t out_image = static_cast<size_t>(s.out_h) * s.out_w * s.out_c;
+    auto* out = static_cast<uint8_t*>(output);
+    const int workers = std::min(threads, total);
+#pragma omp parallel for num_threads(workers) schedule(static)
+    for (int i = 0; i < total; ++i) {
+      const int n = i / bands_per_image;
+      run_band(src + n * in_image, out + n * out_image, (i % bands_per_image) * band_rows,
+               scratch[static_cast<size_t>(omp_get_thread_num())]);
     }
-    requantize_tile(tile, rq, output, s.out_c, s.output_signed, threads);
   }
 };
 

@@ -21,7 +21,7 @@ namespace tessel::kernels {
 struct ChannelRequant {
   std::vector<int32_t> bias;        // per channel; includes the input zero-point correction
   std::vector<int32_t> sum_coef;    // per channel; empty when there is no window-sum term
-  std::vector<int32_t> multiplier;  // per channel, Q31
+  std::vector<int32_t> multiplier;  // per channel, Q31, >= 0 (as every convolution's is)
   std::vector<int32_t> shift;       // per channel, > 0 = left
   int32_t output_zero_point = 0;
   int32_t act_min = -128;
