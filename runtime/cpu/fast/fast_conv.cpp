@@ -241,23 +241,23 @@ struct FastConv::Impl {
     return packed;
   }
 
-  // Window sums of the input for output rows [row0, row0 + rows) of image n: for each output
-  // pixel, the sum of every input byte its window covers (padded with the zero point).
+  // Window sums of the input for output rows [row0, row0 + rows) of image `src`: for each
+  // output pixel, the sum of every input byte its window covers (padding = zero point).
   void window_sums(const uint8_t* src, int row0, int rows, Scratch& sc) const {
+    const size_t row_stride = static_cast<size_t>(padded_w) * s.in_c;
+    if (s.kernel_h == 1 && s.kernel_w == 1) {  // the window is the one pixel it samples
+      for (int oy = 0; oy < rows; ++oy)
+        channel_sums(src + static_cast<size_t>((row0 + oy) * s.stride_h) * row_stride, s.out_w,
+                     int64_t{s.stride_w} * s.in_c, s.in_c, s.input_signed,
+                     sc.sums.data() + static_cast<size_t>(oy) * s.out_w);
+      return;
+    }
+    // Per input pixel the sum over its channels, then a box sum per output pixel.
     const int in_row0 = row0 * s.stride_h;
     const int in_rows = (rows - 1) * s.stride_h + kh_eff;
-    // Per input pixel: the sum over its channels.
     for (int y = 0; y < in_rows; ++y)
-      for (int x = 0; x < padded_w; ++x) {
-        const uint8_t* px = src + (static_cast<size_t>(in_row0 + y) * padded_w + x) * s.in_c;
-        int32_t sum = 0;
-        if (s.input_signed) {
-          for (int c = 0; c < s.in_c; ++c) sum += static_cast<int8_t>(px[c]);
-        } else {
-          for (int c = 0; c < s.in_c; ++c) sum += px[c];
-        }
-        sc.pixel_sums[static_cast<size_t>(y) * padded_w + x] = sum;
-      }
+      channel_sums(src + static_cast<size_t>(in_row0 + y) * row_stride, padded_w, s.in_c, s.in_c,
+                   s.input_signed, sc.pixel_sums.data() + static_cast<size_t>(y) * padded_w);
     for (int oy = 0; oy < rows; ++oy)
       for (int ox = 0; ox < s.out_w; ++ox) {
         int32_t sum = 0;

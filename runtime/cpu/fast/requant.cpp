@@ -9,6 +9,7 @@ namespace tessel::kernels {
 // Implemented in requant_avx512.cpp (compiled with AVX-512 enabled).
 void requantize_rows_avx512(const RequantTile& tile, const ChannelRequant& rq, void* out,
                             int64_t out_stride, bool is_signed, int64_t row_begin, int64_t row_end);
+void channel_sums_u8_avx512(const uint8_t* src, int64_t count, int64_t stride, int channels, int32_t* out);
 
 namespace {
 
@@ -44,6 +45,24 @@ bool requantize_has_avx512() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
   return has;
+}
+
+void channel_sums(const uint8_t* src, int64_t count, int64_t stride, int channels, bool is_signed,
+                  int32_t* out) {
+  if (!is_signed && requantize_has_avx512()) {
+    channel_sums_u8_avx512(src, count, stride, channels, out);
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* px = src + i * stride;
+    int32_t sum = 0;
+    if (is_signed) {
+      for (int c = 0; c < channels; ++c) sum += static_cast<int8_t>(px[c]);
+    } else {
+      for (int c = 0; c < channels; ++c) sum += px[c];
+    }
+    out[i] = sum;
+  }
 }
 
 void requantize_tile_scalar(const RequantTile& tile, const ChannelRequant& rq, void* out,

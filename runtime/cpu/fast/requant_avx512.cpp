@@ -98,4 +98,19 @@ void requantize_rows_avx512(const RequantTile& t, const ChannelRequant& rq, void
   }
 }
 
+void channel_sums_u8_avx512(const uint8_t* src, int64_t count, int64_t stride, int channels, int32_t* out) {
+  // _mm512_sad_epu8 against zero adds each group of 8 bytes into a 64-bit lane.
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t* px = src + i * stride;
+    __m512i acc = zero;
+    for (int c = 0; c < channels; c += 64) {
+      const int n = channels - c < 64 ? channels - c : 64;
+      const __mmask64 m = n == 64 ? ~__mmask64{0} : ((__mmask64{1} << n) - 1);
+      acc = _mm512_add_epi64(acc, _mm512_sad_epu8(_mm512_maskz_loadu_epi8(m, px + c), zero));
+    }
+    out[i] = static_cast<int32_t>(_mm512_reduce_add_epi64(acc));
+  }
+}
+
 }  // namespace tessel::kernels

@@ -50,4 +50,10 @@ void requantize_tile_scalar(const RequantTile& tile, const ChannelRequant& rq, v
 // True when the AVX-512 version runs on this CPU.
 bool requantize_has_avx512();
 
+// out[i] = sum of the `channels` bytes at src + i * stride, as unsigned (uint8 activations)
+// or signed (int8) values: the per-pixel input sums behind the fast convolution's
+// weight-zero-point correction. Vectorized (SAD) for uint8 on AVX-512 CPUs.
+void channel_sums(const uint8_t* src, int64_t count, int64_t stride, int channels, bool is_signed,
+                  int32_t* out);
+
 }  // namespace tessel::kernels
