@@ -209,14 +209,16 @@ TEST_CASE("vector requantization equals the scalar reference bit for bit", "[fas
 
 TEST_CASE("vectorized channel sums equal the scalar sums", "[fast]") {
   std::mt19937 rng(11);
-  for (int channels : {1, 3, 8, 16, 21, 63, 64, 65, 130}) {
-    std::vector<uint8_t> data(static_cast<size_t>(channels) * 40 * 3);
-    for (auto& b : data) b = static_cast<uint8_t>(rng());
-    std::vector<int32_t> got(40), want(40, 0);
-    channel_sums(data.data(), 40, int64_t{channels} * 3, channels, false, got.data());
-    for (size_t i = 0; i < 40; ++i)
-      for (int c = 0; c < channels; ++c) want[i] += data[i * static_cast<size_t>(channels) * 3 + static_cast<size_t>(c)];
-    INFO("channels " << channels);
-    REQUIRE(got == want);
-  }
+  for (int channels : {1, 3, 8, 16, 21, 63, 64, 65, 130})
+    for (int spacing : {1, 3}) {  // contiguous pixels (the C == 8 fast case) and strided ones
+      const size_t stride = static_cast<size_t>(channels * spacing);
+      std::vector<uint8_t> data(stride * 43);
+      for (auto& b : data) b = static_cast<uint8_t>(rng());
+      std::vector<int32_t> got(43), want(43, 0);
+      channel_sums(data.data(), 43, static_cast<int64_t>(stride), channels, false, got.data());
+      for (size_t i = 0; i < 43; ++i)
+        for (int c = 0; c < channels; ++c) want[i] += data[i * stride + static_cast<size_t>(c)];
+      INFO("channels " << channels << " spacing " << spacing);
+      REQUIRE(got == want);
+    }
 }
