@@ -12,17 +12,25 @@ fuzz_seconds=${TESSEL_FUZZ_SECONDS:-120}
 
 bash "$root/scripts/setup.sh"
 
+# Number of tests ctest knows in a build tree.
+count_tests() { ctest --test-dir "$1" -N | sed -n 's/^Total Tests: //p'; }
+
 echo "=== Release build (-Werror) and tests"
 bash "$root/scripts/build.sh" build -DCMAKE_BUILD_TYPE=Release -DTESSEL_WERROR=ON
 ctest --test-dir "$root/build" --output-on-failure -j 2
+passed=$(count_tests "$root/build")   # set -e: reaching here means every test passed
 
-[ $quick = 1 ] && exit 0
+if [ $quick = 1 ]; then
+  echo "tests: $passed passed, 0 failed"
+  exit 0
+fi
 
 echo "=== ASan+UBSan build and tests"
 bash "$root/scripts/build.sh" build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSEL_WERROR=ON \
   -DTESSEL_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build-asan" --output-on-failure -j 2
+passed=$((passed + $(count_tests "$root/build-asan")))
 
 echo "=== Importer fuzzing (${fuzz_seconds}s)"
 CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -34,3 +42,4 @@ cp "$root"/../shared/models/tflite/*.tflite "$corpus/"
   -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
 rm -rf "$corpus"
 echo "fuzz: no crash in ${fuzz_seconds}s"
+echo "tests: $passed passed, 0 failed"
