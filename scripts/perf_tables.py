@@ -32,8 +32,9 @@ for t in (1, 2):
         total_ours += s["tessel_ms"]
         total_theirs += s["onednn_int8_ms"]
         i = s["input"]
-        print(f"| {pathlib.Path(s['model']).stem} | {s['layer'].split('/')[-1][:40]} | {s['kind']} | "
+        print(f"| {pathlib.Path(s['model']).stem} | {s['layer'].split(';')[0]} | {s['kind']} | "
               f"{i[1]}x{i[2]}x{i[3]} | {s['output'][3]} | {s['kernel'][0]} | {s['stride'][0]} | "
               f"{s['macs'] / 1e6:.1f} | {s['tessel_gops']:.0f} | {s['onednn_int8_gops']:.0f} | {s['ratio']:.2f} |")
     print(f"\nAll shapes together: Tessel {total_ours:.3f} ms, oneDNN {total_theirs:.3f} ms, "
-          f"ratio (throughput) {total_theirs / total_ours:.2f}")
+          f"ratio (throughput) {total_theirs / total_ours:.2f}; shapes at >= 0.70: "
+          f"{sum(1 for s in conv['shapes'] if s['ratio'] >= 0.7)} of {len(conv['shapes'])}")

@@ -299,14 +299,26 @@ struct FastConv::Impl {
   void run(const void* input, void* output) {
     const uint8_t* src = static_cast<const uint8_t*>(input);
     if (pad_input) {
-      // Fill with the input zero point (its byte pattern is the same for int8 and uint8),
-      // then copy each input row into place.
-      std::memset(padded.data(), static_cast<uint8_t>(s.input_zero_point), padded.size());
-      const size_t row = static_cast<size_t>(s.in_w) * s.in_c;
-      for (int n = 0; n < s.batch; ++n)
-        for (int y = 0; y < s.in_h; ++y)
-          std::memcpy(&padded[((static_cast<size_t>(n) * padded_h + y + s.pad_top) * padded_w + s.pad_left) * s.in_c],
-                      src + (static_cast<size_t>(n) * s.in_h + y) * row, row);
+      // Copy each input row into place and fill only the border around it with the input
+      // zero point (its byte pattern is the same for int8 and uint8).
+      const uint8_t zp = static_cast<uint8_t>(s.input_zero_point);
+      const size_t c = static_cast<size_t>(s.in_c);
+      const size_t row = static_cast<size_t>(s.in_w) * c;
+      const size_t padded_row = static_cast<size_t>(padded_w) * c;
+      const size_t left = static_cast<size_t>(s.pad_left) * c;
+      const size_t right = padded_row - left - row;
+      for (int n = 0; n < s.batch; ++n) {
+        uint8_t* image = padded.data() + static_cast<size_t>(n) * padded_h * padded_row;
+        std::memset(image, zp, static_cast<size_t>(s.pad_top) * padded_row);
+        for (int y = 0; y < s.in_h; ++y) {
+          uint8_t* dst = image + static_cast<size_t>(y + s.pad_top) * padded_row;
+          std::memset(dst, zp, left);
+          std::memcpy(dst + left, src + (static_cast<size_t>(n) * s.in_h + y) * row, row);
+          std::memset(dst + left + row, zp, right);
+        }
+        const size_t below = static_cast<size_t>(padded_h - s.pad_top - s.in_h);
+        std::memset(image + static_cast<size_t>(s.pad_top + s.in_h) * padded_row, zp, below * padded_row);
+      }
       src = padded.data();
     }
     const int bands_per_image = (s.out_h + band_rows - 1) / band_rows;
