@@ -20,6 +20,7 @@ const OpRegistry& cpu_registry() {
   static const OpRegistry registry = [] {
     OpRegistry r = ref_registry();
     register_cpu_fast_ops(r);
+    register_cpu_fast_resize_ops(r);
     return r;
   }();
   return registry;

@@ -132,5 +132,6 @@ void register_ref_tensor_ops(OpRegistry& r);       // reshape family, pad, slice
 void register_ref_quant_reduce_ops(OpRegistry& r); // quantize, dequantize, cast, reductions, arg max/min, bilinear resize
 void register_ref_sequence_ops(OpRegistry& r);     // LSTM, SVDF
 void register_cpu_fast_ops(OpRegistry& r);         // fast overrides (oneDNN)
+void register_cpu_fast_resize_ops(OpRegistry& r);  // fast RESIZE_BILINEAR, ARG_MAX/ARG_MIN
 
 }  // namespace tessel::cpu
