@@ -144,3 +144,27 @@ TEST_CASE("cpu backend reports the same errors as ref", "[fast]") {
   CHECK_FALSE(ref.empty());
   CHECK(t.prepare_error(cpu::cpu_registry()) == ref);
 }
+
+TEST_CASE("cpu backend equals ref on random 8-bit ADD and SUB", "[fast]") {
+  Rng r{std::mt19937(77)};
+  int checked = 0;
+  for (ir::OpType type : {ir::OpType::ADD, ir::OpType::SUB})
+    for (ir::DType dt : {ir::DType::u8, ir::DType::i8})
+      for (int i = 0; i < 10; ++i) {
+        const bool u8 = dt == ir::DType::u8;
+        auto zp = [&] { return u8 ? r(0, 255) : r(-128, 127); };
+        OpTest t(type);
+        const std::vector<int32_t> shape{1, r(1, 9), r(1, 9), r(1, 40)};
+        t.input("a", dt, shape, quant(r.scale(0.01f, 0.2f), zp()));
+        t.input("b", dt, shape, quant(r.scale(0.01f, 0.2f), zp()));
+        t.output("y", dt, shape, quant(r.scale(0.02f, 0.3f), zp()));
+        t.attr("fused_activation_function", std::vector<int>{0, 1, 3}[static_cast<size_t>(r(0, 2))]);
+        const size_t n = static_cast<size_t>(shape[1] * shape[2] * shape[3]);
+        const auto a = u8 ? as_bytes(values<uint8_t>(r, n)) : as_bytes(values<int8_t>(r, n));
+        const auto b = u8 ? as_bytes(values<uint8_t>(r, n)) : as_bytes(values<int8_t>(r, n));
+        INFO(ir::op_type_name(type) << " case " << i << ": " << describe(t));
+        REQUIRE(t.run_all(cpu::ref_registry(), {a, b}) == t.run_all(cpu::cpu_registry(), {a, b}));
+        ++checked;
+      }
+  CHECK(checked == 40);
+}

@@ -1,7 +1,7 @@
 // The `cpu` backend's overrides: CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with 8-bit
 // activations and constant weights run through FastConv (oneDNN int32 accumulation + exact
-// vectorized requantization). Everything else, and every case FastConv does not cover,
-// runs the reference kernel.
+// vectorized requantization); same-shape 8-bit ADD and SUB through a table the reference
+// kernel fills. Everything else, and every case these do not cover, runs the reference.
 //
 // Each override first runs the reference prepare: the operator is validated by exactly
 // the same code (same errors for the same bad models), and the reference RunFn is the
@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "tessel/cpu/conv_params.hpp"
+#include "tessel/cpu/executor.hpp"
 #include "tessel/cpu/op_registry.hpp"
 #include "tessel/kernels/fast_conv.hpp"
 
@@ -117,9 +118,62 @@ RunFn prepare_fast_fully_connected(const PrepareContext& pc) {
   return fast_run(s, pc.threads());
 }
 
+// ADD and SUB of two same-shape 8-bit tensors: the output byte is a function of the two input
+// bytes, so a 256 x 256 table computed at load time by the reference kernel itself (run once
+// over every pair) gives exactly the reference's result with one lookup per element.
+RunFn prepare_fast_add_sub(const PrepareContext& pc) {
+  RunFn reference = ref_registry().find(pc.op().type)(pc);
+  if (pc.num_inputs() != 2) return reference;
+  const ir::Tensor& a = pc.input(0);
+  const ir::Tensor& b = pc.input(1);
+  const ir::Tensor& y = pc.output(0);
+  const bool eight_bit = a.dtype == ir::DType::u8 || a.dtype == ir::DType::i8;
+  if (!eight_bit || b.dtype != a.dtype || y.dtype != a.dtype || a.shape != b.shape ||
+      a.shape != y.shape || a.is_constant || b.is_constant)
+    return reference;
+
+  // The same operator over two inputs of 65536 elements enumerating every byte pair.
+  ir::Graph grid;
+  grid.source = pc.graph().source;
+  for (const ir::Tensor* t : {&a, &b, &y}) {
+    ir::Tensor copy;
+    copy.name = t->name;
+    copy.dtype = t->dtype;
+    copy.quant = t->quant;
+    copy.shape = {65536};
+    grid.tensors.push_back(copy);
+  }
+  ir::Op op = pc.op();
+  op.inputs = {0, 1};
+  op.outputs = {2};
+  grid.ops = {op};
+  grid.inputs = {0, 1};
+  grid.outputs = {2};
+  Executor ex(grid, ref_registry());
+  std::vector<uint8_t> first(65536), second(65536);
+  for (size_t i = 0; i < 65536; ++i) {
+    first[i] = static_cast<uint8_t>(i >> 8);
+    second[i] = static_cast<uint8_t>(i & 0xFF);
+  }
+  ex.set_input(0, first.data(), first.size());
+  ex.set_input(1, second.data(), second.size());
+  ex.run();
+  auto table = std::make_shared<std::vector<uint8_t>>(ex.output_data(0), ex.output_data(0) + 65536);
+  const int64_t n = y.num_elements();
+  return [table, n](ExecContext& ec) {
+    const uint8_t* x1 = ec.input<uint8_t>(0);
+    const uint8_t* x2 = ec.input<uint8_t>(1);
+    uint8_t* out = ec.output<uint8_t>(0);
+    const uint8_t* t = table->data();
+    for (int64_t i = 0; i < n; ++i) out[i] = t[(size_t{x1[i]} << 8) | x2[i]];
+  };
+}
+
 }  // namespace
 
 void register_cpu_fast_ops(OpRegistry& r) {
+  r.add(ir::OpType::ADD, prepare_fast_add_sub);
+  r.add(ir::OpType::SUB, prepare_fast_add_sub);
   r.add(ir::OpType::CONV_2D, prepare_fast_conv_2d);
   r.add(ir::OpType::DEPTHWISE_CONV_2D, prepare_fast_depthwise_conv_2d);
   r.add(ir::OpType::FULLY_CONNECTED, prepare_fast_fully_connected);
