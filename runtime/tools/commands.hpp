@@ -13,5 +13,6 @@ using Action = std::function<int()>;
 void add_run_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
 void add_bench_conv_command(CLI::App& app, Action& action);
+void add_membench_command(CLI::App& app, Action& action);
 
 }  // namespace tessel::tools

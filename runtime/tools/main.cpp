@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   tessel::tools::add_run_command(app, action);
   tessel::tools::add_bench_command(app, action);
   tessel::tools::add_bench_conv_command(app, action);
+  tessel::tools::add_membench_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -136,3 +136,22 @@ TEST_CASE("bad input gives one clear error and exit status 1", "[cli]") {
   CHECK_THAT(r.out, Catch::Contains("unknown model format"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("tessel membench writes the documented JSON keys", "[cli]") {
+  const fs::path dir = temp_dir();
+  const Result r = tessel("membench --arch ddr4-3200 --pattern seq-read --bytes 1048576 --json " +
+                          (dir / "m.json").string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(slurp(dir / "m.json"));
+  CHECK(j["peak_gbps"].get<double>() == Approx(25.6));
+  CHECK(j["achieved_gbps"].get<double>() > 0.8 * 25.6);  // streaming reads: 85-98 % of peak
+  CHECK(j["efficiency"].get<double>() <= 1.0);
+  for (const char* k : {"mean", "p50", "p99"}) CHECK(j["latency_ns"][k].get<double>() > 0);
+  CHECK(j["row_hit_rate"].get<double>() > 0.9);
+  CHECK(j["requests_per_second"].get<double>() > 0);
+  const Result bad = tessel("membench --arch no-such-dram");
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.out, Catch::Contains("unknown DRAM preset 'no-such-dram'"));
+  fs::remove_all(dir);
+}

@@ -1,0 +1,120 @@
+#pragma once
+// One channel's DRAM devices as the controller sees them: bank state machines
+// (closed / row open / refreshing) and, for every command, the earliest cycle at which
+// it satisfies every JEDEC timing constraint given the commands issued so far.
+//
+// Constraints are kept the way Ramulator does: each node of the hierarchy (channel, rank,
+// bank group, bank) holds "next legal cycle" per command class, raised when a command
+// issues; a command's earliest cycle is the maximum over the nodes it touches. Issuing
+// is O(1) (O(ranks) for rank-switch rules), querying is O(1) (O(banks) for PREA).
+// The table of rules is written out once in dram_device.cpp, next to the JEDEC names.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tessel/sim/mem/command.hpp"
+#include "tessel/sim/mem/dram_config.hpp"
+
+namespace tessel::sim::mem {
+
+enum class BankState : std::uint8_t { Closed, Opened, Refreshing };
+
+class DramDevice {
+ public:
+  explicit DramDevice(const DramConfig& config);
+
+  // Banks are numbered flat within the channel: ((rank * bankgroups) + bankgroup) *
+  // banks_per_group + bank.
+  std::uint32_t flat_bank(std::uint32_t rank, std::uint32_t bankgroup,
+                          std::uint32_t bank) const {
+    return (rank * bankgroups_ + bankgroup) * banks_per_group_ + bank;
+  }
+  std::uint32_t num_banks() const { return static_cast<std::uint32_t>(banks_.size()); }
+  std::uint32_t rank_of(std::uint32_t flat) const { return flat / banks_per_rank_; }
+  std::uint32_t banks_per_rank() const { return banks_per_rank_; }
+
+  bool is_open(std::uint32_t flat) const { return banks_[flat].open; }
+  std::uint32_t open_row(std::uint32_t flat) const { return banks_[flat].row; }
+  std::uint32_t open_banks(std::uint32_t rank) const { return ranks_[rank].open_banks; }
+  BankState bank_state(std::uint32_t flat, std::uint64_t now) const;
+
+  // Earliest cycle at which `cmd` meets every timing constraint (ignoring whether the
+  // bank state allows it). For PREA and REF, `flat` selects the rank (any of its banks).
+  std::uint64_t earliest(Command cmd, std::uint32_t flat) const;
+  // The same for one command kind, inline: the controller asks these for every bank with
+  // queued requests each time it plans.
+  std::uint64_t earliest_act(std::uint32_t flat) const {
+    const Next& g = groups_[flat / banks_per_group_];
+    return max4(banks_[flat].next[kAct], g[kAct], ranks_[rank_of(flat)].next[kAct], command_bus_);
+  }
+  std::uint64_t earliest_pre(std::uint32_t flat) const {
+    const std::uint64_t b = banks_[flat].next[kPre];
+    return b > command_bus_ ? b : command_bus_;
+  }
+  std::uint64_t earliest_column(bool write, std::uint32_t flat) const {
+    const int k = write ? kWr : kRd;
+    const Next& g = groups_[flat / banks_per_group_];
+    const std::uint64_t c = channel_[k] > command_bus_ ? channel_[k] : command_bus_;
+    return max4(banks_[flat].next[k], g[k], ranks_[rank_of(flat)].next[k], c);
+  }
+  // Whether the bank/rank state allows `cmd` at all: ACT needs a closed bank, PRE an
+  // open one, column commands the open row `row`, REF a rank with every bank closed.
+  bool state_allows(Command cmd, std::uint32_t flat, std::uint32_t row) const;
+  bool can_issue(Command cmd, std::uint32_t flat, std::uint32_t row,
+                 std::uint64_t cycle) const {
+    return state_allows(cmd, flat, row) && cycle >= earliest(cmd, flat);
+  }
+  // Applies the command's state change and timing consequences. Issuing a command that
+  // can_issue() refuses is a programming error (std::logic_error).
+  void issue(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t cycle);
+
+ private:
+  // Command classes that constraints point to ("following" commands).
+  enum Slot : int { kAct, kPre, kRd, kWr, kRef, kSlots };
+  using Next = std::array<std::uint64_t, kSlots>;
+
+  struct Bank {
+    Next next{};
+    std::uint32_t row = 0;
+    bool open = false;
+  };
+  struct Rank {
+    Next next{};
+    std::array<std::uint64_t, 4> act_window{};  // last four ACT cycles, for tFAW
+    std::uint32_t act_count = 0;
+    std::uint32_t act_pos = 0;
+    std::uint32_t open_banks = 0;
+    std::uint64_t refresh_until = 0;
+  };
+
+  static std::uint64_t max4(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t d) {
+    const std::uint64_t x = a > b ? a : b, y = c > d ? c : d;
+    return x > y ? x : y;
+  }
+  static void raise(std::uint64_t& slot, std::uint64_t value) {
+    if (value > slot) slot = value;
+  }
+  void close_bank(std::uint32_t flat, std::uint64_t act_ready);
+  [[noreturn]] void refuse(Command cmd, std::uint32_t flat, std::uint32_t row,
+                           std::uint64_t cycle) const;
+
+  DramTiming t_;
+  std::uint32_t bankgroups_, banks_per_group_, banks_per_rank_;
+  // Derived distances (tCK), written once here so the rules below read like JEDEC.
+  std::uint64_t rd_to_wr_;         // RD -> WR, any rank: tCL + tBL + tRTRS - tCWL
+  std::uint64_t wr_to_rd_other_;   // WR -> RD, other rank: tCWL + tBL + tRTRS - tCL
+  std::uint64_t wr_to_rd_s_;       // WR -> RD, same rank: tCWL + tBL + tWTR_S
+  std::uint64_t wr_to_rd_l_;       // WR -> RD, same bank group: tCWL + tBL + tWTR_L
+  std::uint64_t wr_to_pre_;        // WR -> PRE, same bank: tCWL + tBL + tWR
+  std::uint64_t rank_switch_;      // RD->RD / WR->WR, other rank: tBL + tRTRS
+
+  std::vector<Bank> banks_;
+  std::vector<Next> groups_;   // indexed rank * bankgroups + bankgroup
+  std::vector<Rank> ranks_;
+  Next channel_{};
+  std::uint64_t command_bus_ = 0;  // one command per cycle per channel
+};
+
+}  // namespace tessel::sim::mem

@@ -1,0 +1,83 @@
+#pragma once
+// The memory system facade: address mapping onto channels, one controller per channel,
+// one DRAM clock. Plain C++ (no SystemC); a TLM adapter drives it with tick_until().
+//
+// Time: `now()` is the DRAM command-clock cycle. tick_until(c) processes every event at
+// cycles < c and sets now() = c; a request sent at now() may have its first command issued
+// in cycle now(). Completion callbacks and observers run inside tick_until() and must not
+// call send() or tick_until() (collect the completions, act after tick_until returns).
+//
+// Typical closed loop:
+//   while (work) { while (ms.can_accept(a, w)) ms.send({a, w, id}); ms.step(); }
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "tessel/sim/mem/controller.hpp"
+#include "tessel/sim/mem/dram_config.hpp"
+#include "tessel/sim/mem/i_address_mapper.hpp"
+#include "tessel/sim/mem/i_observer.hpp"
+#include "tessel/sim/mem/request.hpp"
+#include "tessel/sim/mem/stats.hpp"
+
+namespace tessel::sim::mem {
+
+class MemorySystem final : private ICompletionSink {
+ public:
+  using CompletionCallback =
+      std::function<void(const Request& request, std::uint64_t done_cycle)>;
+
+  // Validates `config` (tessel::Error naming the key on a bad value).
+  explicit MemorySystem(const DramConfig& config);
+  MemorySystem(const MemorySystem&) = delete;
+  MemorySystem& operator=(const MemorySystem&) = delete;
+
+  void set_completion_callback(CompletionCallback cb) { callback_ = std::move(cb); }
+  // Not owned; must outlive the MemorySystem (or be attached before any tick).
+  void add_observer(IDramObserver* observer) { observers_.push_back(observer); }
+
+  bool can_accept(std::uint64_t addr, bool is_write) const;
+  // Queues one burst; stamps request.arrival = now(). std::logic_error if !can_accept().
+  void send(Request request);
+
+  std::uint64_t now() const { return now_; }
+  void tick_until(std::uint64_t cycle);
+  // The next cycle at which any channel has an event (kNever if none).
+  std::uint64_t next_event_cycle();
+  // Processes the next event cycle (tick_until(next_event_cycle() + 1)); false if none.
+  bool step();
+  // Runs until every sent request has completed (refresh keeps going meanwhile).
+  void run_until_idle();
+  bool idle() const;
+
+  const DramConfig& config() const { return config_; }
+  const IAddressMapper& mapper() const { return *mapper_; }
+  double peak_bandwidth_gbps() const { return config_.peak_bandwidth_gbps(); }
+  double cycles_to_ns(double cycles) const { return config_.cycles_to_ns(cycles); }
+
+  // Earliest cycle at which `cmd` to the bank holding `addr` meets every timing
+  // constraint (for tests and tools; state legality is not checked).
+  std::uint64_t earliest_issue_cycle(Command cmd, std::uint64_t addr) const;
+  const ChannelController& channel(std::uint32_t i) const { return *channels_[i]; }
+  // See ChannelController::set_self_check (tests only; slow).
+  void set_self_check(bool on) {
+    for (auto& ch : channels_) ch->set_self_check(on);
+  }
+  MemoryStats stats() const;
+
+ private:
+  void on_done(const Request& request, std::uint32_t channel, std::uint64_t done) override;
+
+  DramConfig config_;
+  std::unique_ptr<IAddressMapper> mapper_;
+  std::vector<IDramObserver*> observers_;
+  std::vector<std::unique_ptr<ChannelController>> channels_;
+  CompletionCallback callback_;
+  LatencyHistogram latency_;
+  std::uint64_t now_ = 0;
+  bool in_tick_ = false;
+};
+
+}  // namespace tessel::sim::mem

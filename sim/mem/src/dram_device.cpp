@@ -1,0 +1,175 @@
+#include "tessel/sim/mem/dram_device.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
+
+namespace tessel::sim::mem {
+
+namespace {
+std::uint64_t non_negative(std::int64_t v) { return v < 0 ? 0 : static_cast<std::uint64_t>(v); }
+}  // namespace
+
+DramDevice::DramDevice(const DramConfig& config)
+    : t_(config.timing),
+      bankgroups_(config.org.bankgroups),
+      banks_per_group_(config.org.banks_per_group),
+      banks_per_rank_(config.org.banks_per_rank()) {
+  const auto& t = t_;
+  const auto i = [](std::uint32_t v) { return static_cast<std::int64_t>(v); };
+  rd_to_wr_ = non_negative(i(t.tCL) + i(t.tBL) + i(t.tRTRS) - i(t.tCWL));
+  wr_to_rd_other_ = non_negative(i(t.tCWL) + i(t.tBL) + i(t.tRTRS) - i(t.tCL));
+  wr_to_rd_s_ = std::uint64_t{t.tCWL} + t.tBL + t.tWTR_S;
+  wr_to_rd_l_ = std::uint64_t{t.tCWL} + t.tBL + t.tWTR_L;
+  wr_to_pre_ = std::uint64_t{t.tCWL} + t.tBL + t.tWR;
+  rank_switch_ = std::uint64_t{t.tBL} + t.tRTRS;
+
+  banks_.resize(config.org.banks_per_channel());
+  groups_.resize(std::size_t{config.org.ranks} * bankgroups_);
+  ranks_.resize(config.org.ranks);
+}
+
+BankState DramDevice::bank_state(std::uint32_t flat, std::uint64_t now) const {
+  if (banks_[flat].open) return BankState::Opened;
+  if (now < ranks_[rank_of(flat)].refresh_until) return BankState::Refreshing;
+  return BankState::Closed;
+}
+
+std::uint64_t DramDevice::earliest(Command cmd, std::uint32_t flat) const {
+  switch (cmd) {
+    case Command::ACT: return earliest_act(flat);
+    case Command::PRE: return earliest_pre(flat);
+    case Command::RD:
+    case Command::RDA: return earliest_column(false, flat);
+    case Command::WR:
+    case Command::WRA: return earliest_column(true, flat);
+    case Command::PREA: {
+      // PREA must respect each open bank's own precharge constraints (tRAS, tRTP, tWR).
+      std::uint64_t e = command_bus_;
+      const std::uint32_t first = rank_of(flat) * banks_per_rank_;
+      for (std::uint32_t k = first; k < first + banks_per_rank_; ++k)
+        if (banks_[k].open) e = std::max(e, banks_[k].next[kPre]);
+      return e;
+    }
+    case Command::REF:
+      return std::max(ranks_[rank_of(flat)].next[kRef], command_bus_);
+  }
+  return kNever;
+}
+
+bool DramDevice::state_allows(Command cmd, std::uint32_t flat, std::uint32_t row) const {
+  const Bank& b = banks_[flat];
+  switch (cmd) {
+    case Command::ACT: return !b.open;
+    case Command::PRE: return b.open;
+    case Command::RD:
+    case Command::WR:
+    case Command::RDA:
+    case Command::WRA: return b.open && b.row == row;
+    case Command::PREA: return true;
+    case Command::REF: return ranks_[rank_of(flat)].open_banks == 0;
+  }
+  return false;
+}
+
+void DramDevice::refuse(Command cmd, std::uint32_t flat, std::uint32_t row,
+                        std::uint64_t cycle) const {
+  std::ostringstream os;
+  os << "DramDevice: illegal " << command_name(cmd) << " to bank " << flat << " row " << row
+     << " at cycle " << cycle;
+  if (!state_allows(cmd, flat, row))
+    os << " (bank state does not allow it)";
+  else
+    os << " (earliest legal cycle " << earliest(cmd, flat) << ")";
+  throw std::logic_error(os.str());
+}
+
+void DramDevice::close_bank(std::uint32_t flat, std::uint64_t act_ready) {
+  Bank& b = banks_[flat];
+  if (b.open) --ranks_[rank_of(flat)].open_banks;
+  b.open = false;
+  raise(b.next[kAct], act_ready);
+}
+
+// The rules. Each line: preceding command -> following command at some level, distance.
+void DramDevice::issue(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t t) {
+  if (!can_issue(cmd, flat, row, t)) refuse(cmd, flat, row, t);
+  const std::uint32_t rank = rank_of(flat);
+  Bank& b = banks_[flat];
+  Next& g = groups_[flat / banks_per_group_];
+  Rank& r = ranks_[rank];
+  command_bus_ = t + 1;
+
+  switch (cmd) {
+    case Command::ACT: {
+      b.open = true;
+      b.row = row;
+      ++r.open_banks;
+      raise(b.next[kRd], t + t_.tRCD);       // ACT -> RD   same bank   tRCD
+      raise(b.next[kWr], t + t_.tRCD_WR);    // ACT -> WR   same bank   tRCD (tRCDWR)
+      raise(b.next[kPre], t + t_.tRAS);      // ACT -> PRE  same bank   tRAS
+      raise(b.next[kAct], t + t_.tRC);       // ACT -> ACT  same bank   tRC
+      raise(g[kAct], t + t_.tRRD_L);         // ACT -> ACT  same group  tRRD_L
+      raise(r.next[kAct], t + t_.tRRD_S);    // ACT -> ACT  same rank   tRRD_S
+      // Four-activate window: the fifth ACT waits for the oldest of the last four + tFAW.
+      r.act_window[r.act_pos] = t;
+      r.act_pos = (r.act_pos + 1) % 4;
+      if (++r.act_count >= 4) raise(r.next[kAct], r.act_window[r.act_pos] + t_.tFAW);
+      break;
+    }
+    case Command::PRE:
+      close_bank(flat, t + t_.tRP);          // PRE -> ACT  same bank   tRP
+      raise(r.next[kRef], t + t_.tRP);       // PRE -> REF  same rank   tRP
+      break;
+    case Command::PREA: {
+      const std::uint32_t first = rank * banks_per_rank_;
+      for (std::uint32_t k = first; k < first + banks_per_rank_; ++k)
+        if (banks_[k].open) close_bank(k, t + t_.tRP_ab);  // PREA -> ACT  tRPab
+      raise(r.next[kAct], t + t_.tRP_ab);
+      raise(r.next[kRef], t + t_.tRP_ab);    // PREA -> REF  same rank  tRPab
+      break;
+    }
+    case Command::RD:
+    case Command::RDA: {
+      raise(channel_[kRd], t + t_.tBL);      // data bus occupied for the burst
+      raise(channel_[kWr], t + rd_to_wr_);   // RD -> WR  bus turnaround
+      raise(r.next[kRd], t + t_.tCCD_S);     // RD -> RD  same rank     tCCD_S
+      raise(g[kRd], t + t_.tCCD_L);          // RD -> RD  same group    tCCD_L
+      for (std::uint32_t k = 0; k < ranks_.size(); ++k)
+        if (k != rank) raise(ranks_[k].next[kRd], t + rank_switch_);  // tBL + tRTRS
+      raise(b.next[kPre], t + t_.tRTP);      // RD -> PRE  same bank    tRTP
+      if (cmd == Command::RDA) {
+        // Auto-precharge starts when a PRE could have issued (tRTP and tRAS met).
+        const std::uint64_t pre = b.next[kPre];
+        close_bank(flat, pre + t_.tRP);
+        raise(r.next[kRef], pre + t_.tRP);
+      }
+      break;
+    }
+    case Command::WR:
+    case Command::WRA: {
+      raise(channel_[kWr], t + t_.tBL);           // data bus occupied for the burst
+      raise(channel_[kRd], t + wr_to_rd_other_);  // WR -> RD  other rank turnaround
+      raise(r.next[kWr], t + t_.tCCD_S);          // WR -> WR  same rank   tCCD_S
+      raise(g[kWr], t + t_.tCCD_L);               // WR -> WR  same group  tCCD_L
+      raise(r.next[kRd], t + wr_to_rd_s_);        // WR -> RD  same rank   tCWL+tBL+tWTR_S
+      raise(g[kRd], t + wr_to_rd_l_);             // WR -> RD  same group  tCWL+tBL+tWTR_L
+      for (std::uint32_t k = 0; k < ranks_.size(); ++k)
+        if (k != rank) raise(ranks_[k].next[kWr], t + rank_switch_);
+      raise(b.next[kPre], t + wr_to_pre_);        // WR -> PRE same bank   tCWL+tBL+tWR
+      if (cmd == Command::WRA) {
+        const std::uint64_t pre = b.next[kPre];
+        close_bank(flat, pre + t_.tRP);
+        raise(r.next[kRef], pre + t_.tRP);
+      }
+      break;
+    }
+    case Command::REF:
+      raise(r.next[kAct], t + t_.tRFC);      // REF -> ACT  same rank  tRFC
+      raise(r.next[kRef], t + t_.tRFC);      // REF -> REF  same rank  tRFC
+      r.refresh_until = t + t_.tRFC;
+      break;
+  }
+}
+
+}  // namespace tessel::sim::mem

@@ -1,0 +1,49 @@
+#include "tessel/sim/mem/stats.hpp"
+
+#include <cmath>
+
+namespace tessel::sim::mem {
+
+void ChannelStats::add(const ChannelStats& o) {
+  reads += o.reads;
+  writes += o.writes;
+  row_hits += o.row_hits;
+  row_misses += o.row_misses;
+  row_conflicts += o.row_conflicts;
+  activates += o.activates;
+  precharges += o.precharges;
+  precharge_alls += o.precharge_alls;
+  auto_precharges += o.auto_precharges;
+  refreshes += o.refreshes;
+  bytes += o.bytes;
+  data_bus_busy_cycles += o.data_bus_busy_cycles;
+  write_drains += o.write_drains;
+  latency_sum_cycles += o.latency_sum_cycles;
+  if (o.last_completion_cycle > last_completion_cycle)
+    last_completion_cycle = o.last_completion_cycle;
+}
+
+void LatencyHistogram::add(std::uint64_t cycles) {
+  if (cycles >= counts_.size()) counts_.resize(cycles + 1, 0);
+  ++counts_[cycles];
+  ++count_;
+  sum_ += static_cast<long double>(cycles);
+}
+
+double LatencyHistogram::mean() const {
+  return count_ == 0 ? 0.0 : static_cast<double>(sum_ / static_cast<long double>(count_));
+}
+
+std::uint64_t LatencyHistogram::percentile(double p) const {
+  if (count_ == 0) return 0;
+  auto rank = static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(count_)));
+  if (rank < 1) rank = 1;
+  std::uint64_t seen = 0;
+  for (std::uint64_t l = 0; l < counts_.size(); ++l) {
+    seen += counts_[l];
+    if (seen >= rank) return l;
+  }
+  return counts_.size() - 1;
+}
+
+}  // namespace tessel::sim::mem
