@@ -160,31 +160,6 @@ int16_t saturating_left_shift_16(int16_t value, int amount) {
                                                   std::numeric_limits<int16_t>::max()));
 }
 
-// TFLite's table of sigmoid(i / 24) in Q0.16, i = 0..255 (the last entry is 65535), shared
-// by its int16 LOGISTIC and TANH kernels. These are TFLite's exact values (not all of them
-// are round(65536 * sigmoid(i / 24))), which the int16 kernels need to be bit-exact.
-constexpr uint16_t kSigmoidTable[256] = {
-    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794,
-    41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443,
-    48964, 49475, 49975, 50464, 50942, 51409, 51865, 52311, 52745, 53169, 53581, 53983, 54374,
-    54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433, 57724, 58007, 58280, 58544,
-    58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110, 61279,
-    61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990,
-    63090, 63186, 63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030,
-    64090, 64148, 64204, 64257, 64308, 64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652,
-    64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900, 64926, 64950, 64974, 64997, 65019,
-    65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234,
-    65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360,
-    65367, 65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433,
-    65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476,
-    65479, 65481, 65483, 65485, 65488, 65489, 65491, 65493, 65495, 65497, 65498, 65500, 65501,
-    65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513, 65514, 65515, 65516,
-    65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
-    65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529,
-    65529, 65530, 65530, 65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532,
-    65532, 65532, 65532, 65533, 65533, 65533, 65533, 65533, 65533, 65533, 65533, 65534, 65534,
-    65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535};
-
 // The int16 kernels' input scaling: x * multiplier / 2^left_shift rounded half up
 // (|x * multiplier| < 2^15 * 2^15, no overflow).
 int32_t scale_int16_input(int16_t x, const Int16TranscendentalParams& p) {
@@ -608,8 +583,8 @@ void logistic_int16(const Int16TranscendentalParams& p, int64_t size, const int1
     if (entry >= 255) {
       result = 0x7FFFu << 10;
     } else {
-      const uint32_t a = kSigmoidTable[entry];
-      const uint32_t b = kSigmoidTable[entry + 1];
+      const uint32_t a = fixed_point::kSigmoidTable[entry];
+      const uint32_t b = fixed_point::kSigmoidTable[entry + 1];
       result = (a << 9) + (abs_x & 0x1ff) * (b - a);
     }
     // sigmoid(-x) = 1 - sigmoid(x); then round to Q0.15.
@@ -630,8 +605,8 @@ void tanh_int16(const Int16TranscendentalParams& p, int64_t size, const int16_t*
     if (entry >= 255) {
       result = 0xFFFF << 8;
     } else {
-      const uint32_t a = kSigmoidTable[entry];
-      const uint32_t b = kSigmoidTable[entry + 1];
+      const uint32_t a = fixed_point::kSigmoidTable[entry];
+      const uint32_t b = fixed_point::kSigmoidTable[entry + 1];
       result = static_cast<int32_t>((a << 8) + (abs_x & 0xFF) * (b - a));
     }
     result = x >= 0 ? (result - (1 << 23) + (1 << 7)) : (-result + (1 << 23) + (1 << 7) - 1);
