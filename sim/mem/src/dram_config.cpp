@@ -15,6 +15,7 @@
 
 #include "tessel/ir/error.hpp"
 #include "tessel/sim/mem/registry.hpp"
+#include "tessel/sim/yaml_section.hpp"
 
 #ifndef TESSEL_DRAM_PRESET_DIR
 #error "TESSEL_DRAM_PRESET_DIR must be defined by the build"
@@ -31,96 +32,6 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 bool is_pow2(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
-// Typed access to one YAML mapping with the key path kept for error messages.
-class Section {
- public:
-  Section(const std::string& source, std::string path, YAML::Node node)
-      : source_(source), path_(std::move(path)), node_(std::move(node)) {}
-
-  [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
-    throw Error(source_ + ": " + qualified(key) + ": " + problem);
-  }
-  std::string qualified(const std::string& key) const {
-    return path_.empty() ? key : path_ + "." + key;
-  }
-
-  bool has(const std::string& key) const { return bool(node_[key]); }
-
-  // Every key present must be one of `known` (typos are errors, not silent defaults).
-  void only(std::initializer_list<const char*> known) const {
-    for (auto it = node_.begin(); it != node_.end(); ++it) {
-      const std::string key = it->first.as<std::string>();
-      if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
-        fail(key, "unknown key");
-    }
-  }
-
-  Section map(const std::string& key, bool required) const {
-    const YAML::Node n = node_[key];
-    if (!n) {
-      if (required) fail(key, "missing");
-      return Section(source_, qualified(key), YAML::Node(YAML::NodeType::Map));
-    }
-    if (!n.IsMap()) fail(key, "expected a mapping");
-    return Section(source_, qualified(key), n);
-  }
-
-  std::string text(const std::string& key) const {
-    const YAML::Node n = node_[key];
-    if (!n) fail(key, "missing");
-    if (!n.IsScalar()) fail(key, "expected a string");
-    return n.Scalar();
-  }
-  std::string text(const std::string& key, const std::string& fallback) const {
-    return has(key) ? text(key) : fallback;
-  }
-
-  std::uint32_t count(const std::string& key) const {
-    const YAML::Node n = node_[key];
-    if (!n) fail(key, "missing");
-    if (!n.IsScalar()) fail(key, "expected a non-negative integer");
-    const std::string& s = n.Scalar();
-    std::uint32_t v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || s.empty())
-      fail(key, "expected a non-negative integer, got '" + s + "'");
-    return v;
-  }
-  std::uint32_t count(const std::string& key, std::uint32_t fallback) const {
-    return has(key) ? count(key) : fallback;
-  }
-
-  double real(const std::string& key) const {
-    const YAML::Node n = node_[key];
-    if (!n) fail(key, "missing");
-    if (!n.IsScalar()) fail(key, "expected a number");
-    const std::string& s = n.Scalar();
-    char* end = nullptr;
-    const double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v))
-      fail(key, "expected a number, got '" + s + "'");
-    return v;
-  }
-
-  // A _S/_L pair that may also be given as one value for both (standards without bank
-  // groups): "tRRD: 22" or "tRRD_S: 4" + "tRRD_L: 8".
-  void pair(const std::string& base, std::uint32_t& s, std::uint32_t& l) const {
-    const bool one = has(base), split = has(base + "_S") || has(base + "_L");
-    if (one && split) fail(base, "give either " + base + " or " + base + "_S/" + base + "_L");
-    if (one) {
-      s = l = count(base);
-    } else {
-      s = count(base + "_S");
-      l = count(base + "_L");
-    }
-  }
-
- private:
-  const std::string& source_;
-  std::string path_;
-  YAML::Node node_;
-};
 
 DramConfig parse(const YAML::Node& root, const std::string& source) {
   if (!root.IsMap()) throw Error(source + ": expected a YAML mapping at the top level");
@@ -344,6 +255,35 @@ DramConfig load_dram_preset_or_file(const std::string& preset_or_path) {
   if (std::filesystem::exists(preset)) return load_dram_config(preset.string());
   throw Error("unknown DRAM preset '" + preset_or_path + "' (known: " +
               join(dram_preset_names()) + "; or give a path to a .yaml file)");
+}
+
+nlohmann::json dram_config_json(const DramConfig& c) {
+  const DramOrg& o = c.org;
+  const DramTiming& t = c.timing;
+  const ControllerConfig& k = c.controller;
+  return nlohmann::json{
+      {"name", c.name},
+      {"standard", c.standard},
+      {"org",
+       {{"channels", o.channels}, {"ranks", o.ranks}, {"bankgroups", o.bankgroups},
+        {"banks_per_group", o.banks_per_group}, {"rows", o.rows}, {"columns", o.columns},
+        {"device_width", o.device_width}, {"bus_width", o.bus_width},
+        {"burst_length", o.burst_length}, {"data_rate_mtps", o.data_rate_mtps}}},
+      {"timing",
+       {{"tCK_ps", t.tCK_ps}, {"tBL", t.tBL}, {"tCL", t.tCL}, {"tCWL", t.tCWL},
+        {"tRCD", t.tRCD}, {"tRCD_WR", t.tRCD_WR}, {"tRP", t.tRP}, {"tRP_ab", t.tRP_ab},
+        {"tRAS", t.tRAS}, {"tRC", t.tRC}, {"tRRD_S", t.tRRD_S}, {"tRRD_L", t.tRRD_L},
+        {"tFAW", t.tFAW}, {"tCCD_S", t.tCCD_S}, {"tCCD_L", t.tCCD_L}, {"tWTR_S", t.tWTR_S},
+        {"tWTR_L", t.tWTR_L}, {"tWR", t.tWR}, {"tRTP", t.tRTP}, {"tRTRS", t.tRTRS},
+        {"tREFI", t.tREFI}, {"tRFC", t.tRFC}}},
+      {"controller",
+       {{"scheduler", k.scheduler}, {"row_policy", k.row_policy},
+        {"address_mapping", k.address_mapping}, {"refresh", k.refresh},
+        {"read_queue_depth", k.read_queue_depth}, {"write_queue_depth", k.write_queue_depth},
+        {"write_high_watermark", k.write_high_watermark},
+        {"write_low_watermark", k.write_low_watermark}}},
+      {"peak_bandwidth_gbps", c.peak_bandwidth_gbps()},
+  };
 }
 
 }  // namespace tessel::sim::mem

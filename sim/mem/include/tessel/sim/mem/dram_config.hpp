@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace tessel::sim::mem {
 
 struct DramOrg {
@@ -98,5 +100,8 @@ std::string dram_preset_dir();
 std::vector<std::string> dram_preset_names();
 // A preset name ("lpddr4x-4266") or a path to a YAML file.
 DramConfig load_dram_preset_or_file(const std::string& preset_or_path);
+
+// Every resolved parameter (written with every run's statistics).
+nlohmann::json dram_config_json(const DramConfig& config);
 
 }  // namespace tessel::sim::mem
