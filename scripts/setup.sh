@@ -11,6 +11,7 @@ packages=(
   libflatbuffers-dev                # FlatBuffers runtime (TFLite files are FlatBuffers)
   libdnnl-dev                       # oneDNN: the fast CPU path
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
+  python3-yaml                      # scripts/gen_isa.py: the hardware contract generator
 )
 
 missing=()

@@ -1,0 +1,112 @@
+// The generated hardware contract: encode/decode round trips for every command, the C
+// header agrees with the C++ encoder, malformed streams are refused, the disassembler
+// names commands and fields.
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <vector>
+
+#include "tessel_isa_commands.hpp"
+#include "tessel_npu_isa.h"
+
+namespace isa = tessel::isa;
+
+extern "C" {
+unsigned tessel_c_cmd_words(unsigned opcode);
+unsigned tessel_c_conv_in_h(const uint32_t* words);
+unsigned tessel_c_dma_dram_addr(const uint32_t* words);
+unsigned tessel_c_perf_lo(unsigned i);
+}
+
+namespace {
+const uint8_t kOpcodes[] = {TESSEL_OP_NOP,      TESSEL_OP_DMA_LOAD, TESSEL_OP_DMA_STORE,
+                            TESSEL_OP_CONV,     TESSEL_OP_DWCONV,   TESSEL_OP_MATMUL,
+                            TESSEL_OP_ELTWISE,  TESSEL_OP_POOL,     TESSEL_OP_LUT,
+                            TESSEL_OP_RESIZE,   TESSEL_OP_MEAN,     TESSEL_OP_SEM_SIGNAL,
+                            TESSEL_OP_SEM_WAIT, TESSEL_OP_FENCE,    TESSEL_OP_END};
+}
+
+TEST_CASE("every command round-trips bit for bit through decode and encode", "[isa]") {
+  std::mt19937 rng(1);
+  for (uint8_t op : kOpcodes) {
+    const uint32_t n = tessel_c_cmd_words(op);
+    REQUIRE(n >= 1);
+    for (int trial = 0; trial < 200; ++trial) {
+      std::vector<uint32_t> w{TESSEL_CMD_HEADER(op, n)};
+      for (uint32_t i = 1; i < n; ++i) w.push_back(rng());
+      const isa::DecodeResult d = isa::decode(w.data(), w.size());
+      REQUIRE(d.ok);
+      REQUIRE(d.words == n);
+      std::vector<uint32_t> again;
+      isa::encode(d.command, again);
+      REQUIRE(again == w);
+      REQUIRE(isa::disassemble(d.command).rfind(isa::opcode_name(op), 0) == 0);
+    }
+  }
+}
+
+TEST_CASE("the C header and the C++ encoder agree on field placement", "[isa]") {
+  isa::Conv c;
+  c.in_h = 1234;
+  std::vector<uint32_t> w;
+  isa::encode(c, w);
+  CHECK(w.size() == isa::Conv::kWords);
+  CHECK(tessel_c_cmd_words(TESSEL_OP_CONV) == isa::Conv::kWords);
+  CHECK(tessel_c_conv_in_h(w.data()) == 1234);
+  isa::DmaLoad d;
+  d.dram_addr = 0xDEADBEEF;
+  w.clear();
+  isa::encode(d, w);
+  CHECK(tessel_c_dma_dram_addr(w.data()) == 0xDEADBEEF);
+  CHECK(tessel_c_perf_lo(3) == 0x400 + 8 * 3);
+  CHECK(tessel_c_cmd_words(0x77) == 0);
+  // Signed fields sign-extend on decode.
+  isa::Eltwise e;
+  e.a_shift = -5;
+  e.act_min = -128;
+  w.clear();
+  isa::encode(e, w);
+  const auto r = isa::decode(w.data(), w.size());
+  REQUIRE(r.ok);
+  CHECK(std::get<isa::Eltwise>(r.command).a_shift == -5);
+  CHECK(std::get<isa::Eltwise>(r.command).act_min == -128);
+}
+
+TEST_CASE("malformed commands are refused with a reason", "[isa]") {
+  std::vector<uint32_t> w = {0x77u | 1u << 8};
+  auto r = isa::decode(w.data(), w.size());
+  CHECK_FALSE(r.ok);
+  CHECK(r.error_code == static_cast<uint32_t>(isa::ErrorCode::kBadOpcode));
+  CHECK(r.error.find("unknown opcode 119") != std::string::npos);
+
+  w = {TESSEL_CMD_HEADER(TESSEL_OP_CONV, 3), 0, 0};
+  r = isa::decode(w.data(), w.size());
+  CHECK_FALSE(r.ok);
+  CHECK(r.error_code == static_cast<uint32_t>(isa::ErrorCode::kBadLength));
+
+  w = {TESSEL_CMD_HEADER(TESSEL_OP_CONV, TESSEL_CMD_CONV_WORDS), 0, 0};  // truncated
+  r = isa::decode(w.data(), w.size());
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.find("buffer has 3") != std::string::npos);
+
+  w = {TESSEL_CMD_HEADER(TESSEL_OP_END, 1) | 1u << 20};  // reserved header bits
+  CHECK_FALSE(isa::decode(w.data(), w.size()).ok);
+  CHECK_FALSE(isa::decode(w.data(), 0).ok);
+}
+
+TEST_CASE("the disassembler lists a stream with offsets and enum names", "[isa]") {
+  std::vector<uint32_t> w;
+  isa::Eltwise e;
+  e.op = static_cast<uint8_t>(isa::EltwiseOp::kMul);
+  e.count = 77;
+  isa::encode(e, w);
+  isa::encode(isa::SemWait{2, 5, 0}, w);
+  isa::encode(isa::End{}, w);
+  w.push_back(0xFF);
+  const std::string text = isa::disassemble_stream(w.data(), w.size());
+  CHECK(text.find("000000  ELTWISE op=MUL") != std::string::npos);
+  CHECK(text.find("count=77") != std::string::npos);
+  CHECK(text.find("SEM_WAIT engine=MAC sem=5") != std::string::npos);
+  CHECK(text.find("END") != std::string::npos);
+  CHECK(text.find("error: unknown opcode 255") != std::string::npos);
+}
