@@ -1,0 +1,18 @@
+# Tests of the hardware contract and the NPU device model (included from tests/).
+add_library(tessel_isa_header_c11 OBJECT ${PROJECT_SOURCE_DIR}/tests/unit/isa_header_c11.c)
+target_link_libraries(tessel_isa_header_c11 PRIVATE tessel_isa_c)
+target_compile_options(tessel_isa_header_c11 PRIVATE -std=c11 -Wall -Wextra -Wpedantic
+  $<$<BOOL:${TESSEL_WERROR}>:-Werror>)
+tessel_test(test_isa unit unit/test_isa.cpp $<TARGET_OBJECTS:tessel_isa_header_c11>
+  LIBS tessel_isa tessel_isa_c)
+# docs/isa.md must be what the spec generates.
+add_test(NAME isa_doc_current
+  COMMAND ${TESSEL_PYTHON} ${PROJECT_SOURCE_DIR}/scripts/gen_isa.py
+          --spec ${PROJECT_SOURCE_DIR}/sim/isa/tessel_isa.yaml
+          --check-doc ${PROJECT_SOURCE_DIR}/docs/isa.md)
+set_tests_properties(isa_doc_current PROPERTIES LABELS unit)
+
+tessel_test(test_npu_device unit unit/test_npu_device.cpp
+  LIBS tessel_sim_npu tessel_ops_conv tessel_isa_c nlohmann_json::nlohmann_json)
+tessel_test(test_npu_systemc unit unit/test_npu_systemc.cpp
+  LIBS tessel_sim_npu_sc tessel_ops_conv tessel_isa_c)
