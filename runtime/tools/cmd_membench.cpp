@@ -1,13 +1,17 @@
 // tessel membench: drives the DRAM memory system alone with a synthetic pattern and reports
 // what the configuration delivers (bandwidth, latency, row hits) and how fast the model runs.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
 #include "tessel/io/files.hpp"
+#include "tessel/ir/error.hpp"
 #include "tessel/sim/mem/membench.hpp"
+#include "tessel/sim/npu/config.hpp"
 
 namespace tessel::tools {
 
@@ -20,9 +24,31 @@ struct MembenchOptions {
   std::string json;
 };
 
+// --arch takes a DRAM spec (preset or file) or an NPU configuration (preset or file), whose
+// memory system is then benchmarked.
+sim::mem::DramConfig resolve_dram(const std::string& arch) {
+  const std::vector<std::string> npu = sim::npu::npu_preset_names();
+  if (std::find(npu.begin(), npu.end(), arch) != npu.end())
+    return sim::npu::load_npu_preset_or_file(arch).dram;
+  try {
+    return sim::mem::load_dram_preset_or_file(arch);
+  } catch (const Error& dram_error) {
+    if (std::filesystem::exists(arch)) {
+      try {
+        return sim::npu::load_npu_config(arch).dram;
+      } catch (const Error&) {
+        // Report the DRAM parser's complaint: the file is neither kind.
+      }
+    }
+    std::string names;
+    for (const auto& n : npu) names += (names.empty() ? "" : ", ") + n;
+    throw Error(std::string(dram_error.what()) + " (NPU presets are accepted too: " + names + ")");
+  }
+}
+
 int membench(const MembenchOptions& o) {
   namespace mem = sim::mem;
-  const mem::DramConfig config = mem::load_dram_preset_or_file(o.arch);
+  const mem::DramConfig config = resolve_dram(o.arch);
   const mem::Pattern pattern = mem::parse_pattern(o.pattern);
   const mem::MembenchResult r = mem::run_membench(config, pattern, o.bytes, o.seed);
   nlohmann::json j = mem::membench_json(r);
@@ -48,7 +74,7 @@ void add_membench_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<MembenchOptions>();
   CLI::App* cmd = app.add_subcommand("membench", "Drive the DRAM memory system alone with a synthetic pattern");
   cmd->add_option("--arch", o->arch,
-                  "DRAM preset (ddr4-3200, lpddr4x-4266, lpddr5-6400, hbm2) or a DRAM config YAML file")
+                  "DRAM preset (ddr4-3200, lpddr4x-4266, lpddr5-6400, hbm2), NPU preset (its memory system), or a DRAM/NPU config YAML file")
       ->required();
   cmd->add_option("--pattern", o->pattern, "seq-read, seq-write, random-read or random-mixed")
       ->check(CLI::IsMember({"seq-read", "seq-write", "random-read", "random-mixed"}));

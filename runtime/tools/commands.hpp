@@ -14,5 +14,7 @@ void add_run_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
 void add_bench_conv_command(CLI::App& app, Action& action);
 void add_membench_command(CLI::App& app, Action& action);
+void add_presets_command(CLI::App& app, Action& action);
+void add_simbench_command(CLI::App& app, Action& action);
 
 }  // namespace tessel::tools

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   tessel::tools::add_bench_command(app, action);
   tessel::tools::add_bench_conv_command(app, action);
   tessel::tools::add_membench_command(app, action);
+  tessel::tools::add_presets_command(app, action);
+  tessel::tools::add_simbench_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -155,3 +155,56 @@ TEST_CASE("tessel membench writes the documented JSON keys", "[cli]") {
   CHECK_THAT(bad.out, Catch::Contains("unknown DRAM preset 'no-such-dram'"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("tessel membench takes an NPU preset and benchmarks its memory system", "[cli]") {
+  const fs::path dir = temp_dir();
+  const Result r = tessel("membench --arch ethos-u55-256 --pattern seq-read --bytes 262144 --json " +
+                          (dir / "m.json").string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(slurp(dir / "m.json"));
+  CHECK(j["peak_gbps"].get<double>() == Approx(4266 * 2 / 1000.0).epsilon(0.01));  // 1 x16 channel
+  const Result bad = tessel("membench --arch no-such-dram");
+  CHECK_THAT(bad.out, Catch::Contains("NPU presets are accepted too"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("tessel presets lists one preset per line: name, then a description", "[cli]") {
+  const Result r = tessel("presets");
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  std::istringstream lines(r.out);
+  std::string line, first;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    const size_t gap = line.find("  ");
+    REQUIRE(gap != std::string::npos);
+    REQUIRE(gap > 0);
+    CHECK(line.size() > gap + 10);  // a real description follows
+    if (n++ == 0) first = line.substr(0, gap);
+  }
+  CHECK(n >= 4);
+  CHECK(first == "default");
+  for (const char* p : {"ethos-u55-256", "edgetpu-64x64", "cube-4096"})
+    CHECK_THAT(r.out, Catch::Contains(std::string("\n") + p + "  "));
+}
+
+TEST_CASE("tessel simbench runs a tiled convolution exactly and writes its statistics", "[cli]") {
+  const fs::path dir = temp_dir();
+  const Result r = tessel("simbench --size 24 --channels 16 --filters 32 --repeat 1 --json " +
+                          (dir / "s.json").string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(slurp(dir / "s.json"));
+  CHECK(j["outputs_match_reference"] == true);
+  // Useful MACs only: with SAME padding, each axis has 24 * 3 - 2 taps inside the input.
+  CHECK(j["macs"] == 70 * 70 * 16 * 32);
+  CHECK(j["simulated_cycles"].get<uint64_t>() > 0);
+  CHECK(j["cycles_per_second"].get<double>() > 0);
+  CHECK(j["stats"]["config"]["mac"]["rows"] == 32);
+  CHECK(j["stats"]["counters"]["MACS"] == j["macs"]);
+  const Result bad = tessel("simbench --arch no-such-npu");
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.out, Catch::Contains("unknown NPU preset 'no-such-npu'"));
+  fs::remove_all(dir);
+}
