@@ -1,5 +1,8 @@
 #include "tessel/sim/npu/simple_host.hpp"
 
+#include <cstdio>
+#include <string>
+
 #include "tessel/ir/error.hpp"
 #include "tessel_npu_isa.h"
 
@@ -38,23 +41,74 @@ void SimpleHost::map_page(uint32_t va, uint64_t phys, bool writable) {
   m.write_u64(e2, (phys >> 12) << 32 | TESSEL_PTE_VALID | (writable ? TESSEL_PTE_WRITABLE : 0));
 }
 
+namespace {
+bool overlaps(const std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint64_t start,
+              uint64_t end) {
+  for (const auto& r : ranges) {
+    if (start < r.second && r.first < end) return true;
+  }
+  return false;
+}
+}  // namespace
+
+uint32_t SimpleHost::next_free_va(uint64_t span) const {
+  uint64_t va = next_va_;
+  // Fixed ranges are few (one per loadable region): a linear scan per step is enough.
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (const auto& r : fixed_) {
+      if (va < r.second && r.first < va + span) {
+        va = r.second + 4096;  // past the fixed range, with a guard page
+        moved = true;
+      }
+    }
+  }
+  if (va + span > 0xFFFFFFFFull) throw Error("SimpleHost: NPU virtual address space exhausted");
+  return static_cast<uint32_t>(va);
+}
+
 uint32_t SimpleHost::map(uint64_t bytes, bool read_only) {
   const uint64_t pages = (bytes + 4095) / 4096;
+  const uint32_t va = next_free_va(pages * 4096 + 4096);  // a guard page between buffers
   const uint64_t phys = alloc_phys(pages * 4096, 4096);
-  const uint32_t va = next_va_;
-  if (uint64_t{va} + pages * 4096 + 4096 > 0xFFFFFFFFull) {
-    throw Error("SimpleHost: NPU virtual address space exhausted");
-  }
   for (uint64_t i = 0; i < pages; ++i) {
     map_page(static_cast<uint32_t>(va + i * 4096), phys + i * 4096, !read_only);
   }
-  next_va_ = static_cast<uint32_t>(va + pages * 4096 + 4096);  // a guard page between buffers
+  next_va_ = static_cast<uint32_t>(va + pages * 4096 + 4096);
+  automatic_.emplace_back(va, next_va_);
+  return va;
+}
+
+uint32_t SimpleHost::map_at(uint32_t va, uint64_t bytes, bool read_only) {
+  const uint64_t pages = (bytes + 4095) / 4096;
+  const uint64_t end = uint64_t{va} + pages * 4096;
+  const auto hex = [](uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+    return std::string(b);
+  };
+  if (va & 4095) throw Error("SimpleHost: map_at address " + hex(va) + " is not 4 KiB aligned");
+  if (end > 0x100000000ull) {
+    throw Error("SimpleHost: map_at range " + hex(va) + "+" + std::to_string(bytes) +
+                " leaves the 32-bit NPU address space");
+  }
+  if (overlaps(fixed_, va, end) || overlaps(automatic_, va, end)) {
+    throw Error("SimpleHost: map_at range [" + hex(va) + ", " + hex(end) +
+                ") overlaps an address range already mapped or reserved");
+  }
+  const uint64_t phys = alloc_phys(pages * 4096, 4096);
+  for (uint64_t i = 0; i < pages; ++i) {
+    map_page(static_cast<uint32_t>(va + i * 4096), phys + i * 4096, !read_only);
+  }
+  if (pages > 0) fixed_.emplace_back(va, end);
   return va;
 }
 
 uint32_t SimpleHost::reserve_unmapped(uint64_t bytes) {
-  const uint32_t va = next_va_;
-  next_va_ = static_cast<uint32_t>(va + (bytes + 4095) / 4096 * 4096 + 4096);
+  const uint64_t span = (bytes + 4095) / 4096 * 4096 + 4096;
+  const uint32_t va = next_free_va(span);
+  next_va_ = static_cast<uint32_t>(va + span);
+  automatic_.emplace_back(va, next_va_);
   return va;
 }
 
