@@ -14,6 +14,7 @@
 #include <string>
 
 #include "tessel/cpu/op_registry.hpp"
+#include "tessel/cpu/quant_params.hpp"
 #include "tessel/kernels/elementwise.hpp"
 #include "tessel/kernels/quant.hpp"
 
@@ -980,6 +981,17 @@ RunFn prepare_rsqrt(const PrepareContext& pc) {
 }
 
 }  // namespace
+
+kernels::QuantizedAddParams add_sub_quant_params(const PrepareContext& pc) {
+  const bool subtract = pc.op().type == ir::OpType::SUB;
+  pc.require(subtract || pc.op().type == ir::OpType::ADD, "not an ADD or SUB");
+  const BinaryOperands b = binary_operands(pc);
+  pc.require(b.out.dtype == DType::i8 || b.out.dtype == DType::u8 || b.out.dtype == DType::i16,
+             "ADD/SUB requantization parameters exist for int8, uint8 and int16 only");
+  // As prepare_add_sub: int8/int16 SUB divides in float (TFLite Micro), uint8 in double.
+  const bool float_divisions = subtract && b.out.dtype != DType::u8;
+  return add_sub_params(pc, b, fused_activation(pc), float_divisions);
+}
 
 void register_ref_elementwise_ops(OpRegistry& r) {
   using ir::OpType;

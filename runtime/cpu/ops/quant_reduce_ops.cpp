@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tessel/cpu/op_registry.hpp"
+#include "tessel/cpu/quant_params.hpp"
 #include "tessel/kernels/quant.hpp"
 #include "tessel/kernels/quant_reduce.hpp"
 
@@ -541,6 +542,12 @@ RunFn prepare_resize_bilinear(const PrepareContext& pc) {
 }
 
 }  // namespace
+
+kernels::QuantizedMultiplier reduce_ratio_multiplier(const PrepareContext& pc) {
+  const TensorQuant qi = per_tensor_quant(pc, pc.input(0), "input");
+  const TensorQuant qo = per_tensor_quant(pc, pc.output(0), "output");
+  return ratio_multiplier(pc, qi.scale, qo.scale);
+}
 
 void register_ref_quant_reduce_ops(OpRegistry& r) {
   r.add(ir::OpType::QUANTIZE, prepare_quantize);
