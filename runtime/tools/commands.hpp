@@ -16,5 +16,7 @@ void add_bench_conv_command(CLI::App& app, Action& action);
 void add_membench_command(CLI::App& app, Action& action);
 void add_presets_command(CLI::App& app, Action& action);
 void add_simbench_command(CLI::App& app, Action& action);
+void add_compile_command(CLI::App& app, Action& action);
+void add_disasm_command(CLI::App& app, Action& action);
 
 }  // namespace tessel::tools

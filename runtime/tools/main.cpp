@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   tessel::tools::add_membench_command(app, action);
   tessel::tools::add_presets_command(app, action);
   tessel::tools::add_simbench_command(app, action);
+  tessel::tools::add_compile_command(app, action);
+  tessel::tools::add_disasm_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

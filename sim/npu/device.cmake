@@ -1,14 +1,19 @@
-# tessel_sim_npu: the device model (plain C++). Included from sim/npu/CMakeLists.txt.
+# tessel_npu_timing: the engines' documented latency formulas (also the compiler's cost
+# model). Included from sim/npu/CMakeLists.txt.
+add_library(tessel_npu_timing src/timing.cpp)
+target_include_directories(tessel_npu_timing PUBLIC include)
+target_link_libraries(tessel_npu_timing PUBLIC tessel_npu_config tessel_isa PRIVATE tessel_warnings)
+
+# tessel_sim_npu: the device model (plain C++).
 add_library(tessel_sim_npu
   src/device.cpp
   src/memory.cpp
   src/mmu.cpp
-  src/timing.cpp
   src/chrome_trace.cpp
   src/simple_host.cpp)
 target_include_directories(tessel_sim_npu PUBLIC include)
 target_link_libraries(tessel_sim_npu
-  PUBLIC tessel_npu_config tessel_npu_functional tessel_isa tessel_sim_mem
+  PUBLIC tessel_npu_config tessel_npu_timing tessel_npu_functional tessel_isa tessel_sim_mem
          nlohmann_json::nlohmann_json
   PRIVATE tessel_isa_c tessel_warnings)
 

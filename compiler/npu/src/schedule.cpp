@@ -1,0 +1,430 @@
+// The back half of the pipeline: canonicalization, the DRAM arena, scheduling (command
+// emission with semaphores) and packaging into a Loadable.
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <set>
+
+#include "plan.hpp"
+#include "tessel/ir/error.hpp"
+#include "tessel/ir/verify.hpp"
+#include "tessel/sim/npu/config.hpp"
+#include "tiles.hpp"
+
+namespace tessel::compiler {
+
+using ir::OpType;
+
+// ------------------------------------------------------------------------- canonicalize
+
+// Today: drops operators whose outputs nothing reads (dead code) and QUANTIZE operators
+// that requantize to the identical quantization (no-ops), rewiring their consumers. RESHAPE
+// and friends stay in the graph: the arena makes them free (their output aliases their
+// input), and CPU segments still need them as operators.
+void canonicalize(Plan& p) {
+  ir::Graph& g = p.graph;
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    std::vector<int> readers(g.tensors.size(), 0);
+    for (const ir::Op& op : g.ops)
+      for (int t : op.inputs)
+        if (t >= 0) readers[static_cast<size_t>(t)]++;
+    for (int t : g.outputs) readers[static_cast<size_t>(t)]++;
+    for (size_t i = 0; i < g.ops.size(); ++i) {
+      ir::Op& op = g.ops[i];
+      bool dead = true;
+      for (int t : op.outputs) dead = dead && readers[static_cast<size_t>(t)] == 0;
+      bool identity = false;
+      if (op.type == OpType::QUANTIZE && op.inputs.size() == 1) {
+        const ir::Tensor& a = g.tensors[static_cast<size_t>(op.inputs[0])];
+        const ir::Tensor& b = g.tensors[static_cast<size_t>(op.outputs[0])];
+        identity = a.dtype == b.dtype && a.quant.scale == b.quant.scale &&
+                   a.quant.zero_point == b.quant.zero_point && a.shape == b.shape &&
+                   std::find(g.outputs.begin(), g.outputs.end(), op.outputs[0]) == g.outputs.end();
+      }
+      if (identity) {
+        const int from = op.outputs[0], to = op.inputs[0];
+        for (ir::Op& other : g.ops)
+          for (int& t : other.inputs)
+            if (t == from) t = to;
+        dead = true;
+      }
+      if (dead) {
+        g.ops.erase(g.ops.begin() + static_cast<std::ptrdiff_t>(i));
+        changed = true;
+        break;
+      }
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------- arena
+
+namespace {
+
+// Storage root of a tensor: an NPU alias operator's output shares its input's bytes.
+std::vector<int> alias_roots(const Plan& p) {
+  std::vector<int> root(p.graph.tensors.size());
+  for (size_t t = 0; t < root.size(); ++t) root[t] = static_cast<int>(t);
+  for (const NpuOp& n : p.npu_ops)
+    if (n.kind == NpuKind::alias) root[static_cast<size_t>(n.output)] = root[static_cast<size_t>(n.inputs[0])];
+  return root;
+}
+
+// Tensors a CPU segment reads from outside it, and writes for outside it.
+void segment_boundary(const ir::Graph& g, const Segment& s, std::vector<int>& ins, std::vector<int>& outs) {
+  std::set<int> produced, in_set;
+  for (size_t i : s.ops)
+    for (int t : g.ops[i].outputs) produced.insert(t);
+  for (size_t i : s.ops)
+    for (int t : g.ops[i].inputs)
+      if (t >= 0 && !produced.count(t) && !g.tensors[static_cast<size_t>(t)].is_constant && !in_set.count(t)) {
+        in_set.insert(t);
+        ins.push_back(t);
+      }
+  std::set<size_t> inside(s.ops.begin(), s.ops.end());
+  for (int t : produced) {
+    bool outside = std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end();
+    for (size_t j = 0; j < g.ops.size() && !outside; ++j)
+      if (!inside.count(j))
+        for (int u : g.ops[j].inputs) outside = outside || u == t;
+    if (outside) outs.push_back(t);
+  }
+}
+
+}  // namespace
+
+void plan_arena(Plan& p) {
+  const ir::Graph& g = p.graph;
+  const std::vector<int> root = alias_roots(p);
+  const size_t nt = g.tensors.size();
+  std::vector<bool> needed(nt, false);
+  for (const NpuOp& n : p.npu_ops) {
+    for (int t : n.inputs) needed[static_cast<size_t>(t)] = true;
+    needed[static_cast<size_t>(n.output)] = true;
+  }
+  for (int t : g.inputs) needed[static_cast<size_t>(t)] = true;
+  for (int t : g.outputs) needed[static_cast<size_t>(t)] = true;
+  for (const Segment& s : p.segments) {
+    if (s.npu) continue;
+    std::vector<int> ins, outs;
+    segment_boundary(g, s, ins, outs);
+    for (int t : ins) needed[static_cast<size_t>(t)] = true;
+    for (int t : outs) needed[static_cast<size_t>(t)] = true;
+  }
+  // Lifetimes per storage root, in operator steps: from the producer (graph inputs: -1)
+  // to the last reader (graph outputs: the end).
+  std::vector<int64_t> first(nt, INT_MAX), last(nt, INT_MIN);
+  auto touch = [&](int t, int64_t step) {
+    const size_t r = static_cast<size_t>(root[static_cast<size_t>(t)]);
+    first[r] = std::min(first[r], step);
+    last[r] = std::max(last[r], step);
+  };
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    for (int t : g.ops[i].inputs)
+      if (t >= 0 && needed[static_cast<size_t>(t)]) touch(t, static_cast<int64_t>(i));
+    for (int t : g.ops[i].outputs)
+      if (needed[static_cast<size_t>(t)]) touch(t, static_cast<int64_t>(i));
+  }
+  for (int t : g.inputs) touch(t, -1);
+  for (int t : g.outputs) touch(t, static_cast<int64_t>(g.ops.size()));
+  // Bytes per root: the largest member (aliases have equal sizes).
+  std::vector<uint64_t> bytes(nt, 0);
+  for (size_t t = 0; t < nt; ++t)
+    if (needed[t]) bytes[static_cast<size_t>(root[t])] = std::max<uint64_t>(bytes[static_cast<size_t>(root[t])], g.tensors[t].num_bytes());
+  // First fit in order of first use.
+  std::vector<size_t> order;
+  for (size_t r = 0; r < nt; ++r)
+    if (first[r] != INT_MAX && bytes[r] > 0) order.push_back(r);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return first[a] < first[b]; });
+  std::vector<int64_t> offset(nt, -1);
+  std::vector<size_t> placed;
+  uint64_t top = 0;
+  for (size_t r : order) {
+    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    for (size_t q : placed)
+      if (first[q] <= last[r] && first[r] <= last[q])
+        busy.push_back({uint64_t(offset[q]), uint64_t(offset[q]) + align_up(bytes[q], 64)});
+    std::sort(busy.begin(), busy.end());
+    uint64_t at = 0;
+    for (const auto& [lo, hi] : busy) {
+      if (at + bytes[r] <= lo) break;
+      at = std::max<uint64_t>(at, hi);
+    }
+    offset[r] = static_cast<int64_t>(at);
+    top = std::max<uint64_t>(top, at + align_up(bytes[r], 64));
+    placed.push_back(r);
+  }
+  p.arena_offset.assign(nt, -1);
+  for (size_t t = 0; t < nt; ++t)
+    if (needed[t]) p.arena_offset[t] = offset[static_cast<size_t>(root[t])];
+  p.arena_bytes = std::max<uint64_t>(4096, (top + 4095) / 4096 * 4096);
+  if (p.arena_bytes > kMaxRegionBytes) throw Error(g.source + ": activations exceed the NPU address space");
+}
+
+// ----------------------------------------------------------------------------- schedule
+
+namespace {
+
+// Semaphore numbers of the schedule (every NPU segment starts and ends with all zero).
+enum Sem : uint8_t {
+  kWFull = 0,    // +slot: a weight chunk is in SRAM        (DMA_IN -> compute)
+  kWFree = 2,    // +slot: its last reader finished        (compute -> DMA_IN)
+  kInFull = 4,   // +slot: an input block is in SRAM        (DMA_IN -> compute / DMA_OUT)
+  kInFree = 6,   // +slot: its last reader finished        (compute / DMA_OUT -> DMA_IN)
+  kOutFull = 8,  // +slot: an output tile is computed       (compute -> DMA_OUT)
+  kOutFree = 10, // +slot: it is stored                     (DMA_OUT -> compute)
+  kLayer = 12,   // a layer's outputs are all in DRAM       (DMA_OUT -> next layer's DMA_IN)
+  // +0 MAC, +1 VEC, +2 DMA_OUT: the consumer of the FULL semaphores changes (e.g. MAC ->
+  // VEC) and the old consumer has taken every count meant for it. Without this, the new
+  // consumer's first wait could take a count the old one still needs (queues run
+  // concurrently). One per receiving engine, so that only that engine ever waits on it.
+  kHandoff = 13,
+};
+
+constexpr uint8_t kDmaIn = static_cast<uint8_t>(isa::Engine::kDmaIn);
+constexpr uint8_t kDmaOut = static_cast<uint8_t>(isa::Engine::kDmaOut);
+constexpr uint8_t kMac = static_cast<uint8_t>(isa::Engine::kMac);
+constexpr uint8_t kVec = static_cast<uint8_t>(isa::Engine::kVec);
+
+struct Emitter {
+  std::vector<uint32_t>& words;
+  void cmd(const isa::Command& c) { isa::encode(c, words); }
+  void signal(uint8_t engine, int sem) { cmd(isa::SemSignal{engine, static_cast<uint8_t>(sem), 0}); }
+  void wait(uint8_t engine, int sem) { cmd(isa::SemWait{engine, static_cast<uint8_t>(sem), 0}); }
+  template <typename D>
+  void xfer(const Xfer& x) {
+    D d;
+    d.dram_addr = x.dram;
+    d.sram_addr = x.sram;
+    d.len0 = x.len0;
+    d.n1 = static_cast<uint16_t>(x.n1);
+    d.n2 = static_cast<uint16_t>(x.n2);
+    d.n3 = 1;
+    d.dram_stride1 = x.dram_s1;
+    d.dram_stride2 = x.dram_s2;
+    d.sram_stride1 = x.sram_s1;
+    d.sram_stride2 = x.sram_s2;
+    cmd(d);
+  }
+};
+
+uint8_t engine_of(NpuKind k) {
+  return k == NpuKind::conv || k == NpuKind::dwconv || k == NpuKind::matmul ? kMac : kVec;
+}
+
+}  // namespace
+
+void schedule(Plan& p) {
+  const ir::Graph& g = p.graph;
+  p.words.clear();
+  p.npu_segments.clear();
+  p.op_words.assign(g.ops.size(), {0, 0});
+  Emitter e{p.words};
+  for (const Segment& s : p.segments) {
+    if (!s.npu) continue;
+    const uint32_t seg_first = static_cast<uint32_t>(p.words.size());
+    bool prev_layer = false;
+    uint32_t prev_out_lo = 0, prev_out_hi = 0;
+    uint8_t prev_consumer = 0xFF;
+    for (size_t i : s.ops) {
+      const NpuOp& n = p.npu_ops[static_cast<size_t>(p.npu_op_of[i])];
+      const uint32_t first = static_cast<uint32_t>(p.words.size());
+      if (n.kind == NpuKind::alias) {
+        p.op_words[i] = {first, 0};
+        continue;
+      }
+      Bases b;
+      for (int t : n.inputs) b.in.push_back(kArenaVa + static_cast<uint32_t>(p.arena_offset[static_cast<size_t>(t)]));
+      b.out = kArenaVa + static_cast<uint32_t>(p.arena_offset[static_cast<size_t>(n.output)]);
+      b.constants = kConstantVa;
+      const uint8_t eng = engine_of(n.kind);
+      const uint8_t consumer = n.kind == NpuKind::copy ? kDmaOut : eng;
+      if (prev_layer && consumer != prev_consumer) {
+        const int to = consumer == kMac ? 0 : consumer == kVec ? 1 : 2;
+        e.signal(prev_consumer, kHandoff + to);
+        e.wait(consumer, kHandoff + to);
+      }
+      prev_consumer = consumer;
+      // Weights may be fetched while the previous layer drains, unless their slots overlap
+      // the previous layer's output slots (still being stored).
+      const uint32_t w_lo = n.w_slot[0], w_hi = std::max(n.w_slot[0], n.w_slot[1]) + n.w_slot_bytes;
+      const bool w_overlap = prev_layer && w_lo < prev_out_hi && prev_out_lo < w_hi;
+      bool waited_layer = !prev_layer;
+      int tiles = 0, in_blocks = 0, w_chunks = 0;
+      bool has_compute = true;
+      for_each_tile(n, n.tile, b, [&](const Tile& t) {
+        if (t.new_w) {
+          if (!waited_layer && w_overlap) {
+            e.wait(kDmaIn, kLayer);
+            waited_layer = true;
+          }
+          const int slot = t.w_index % 2;
+          if (t.w_index >= 2) e.wait(kDmaIn, kWFree + slot);
+          for (const Xfer& x : t.w_loads) e.xfer<isa::DmaLoad>(x);
+          e.signal(kDmaIn, kWFull + slot);
+          ++w_chunks;
+        }
+        if (t.new_in) {
+          if (!waited_layer) {
+            e.wait(kDmaIn, kLayer);
+            waited_layer = true;
+          }
+          const int slot = t.in_index % 2;
+          if (t.in_index >= 2) e.wait(kDmaIn, kInFree + slot);
+          for (const Xfer& x : t.in_loads) e.xfer<isa::DmaLoad>(x);
+          e.signal(kDmaIn, kInFull + slot);
+          ++in_blocks;
+        }
+        const int is = t.in_index % 2, ws = t.w_index >= 0 ? t.w_index % 2 : 0, os = tiles % 2;
+        if (t.has_compute) {
+          if (t.new_w) e.wait(eng, kWFull + ws);
+          if (t.new_in) e.wait(eng, kInFull + is);
+          if (tiles >= 2) e.wait(eng, kOutFree + os);
+          e.cmd(t.compute);
+          if (t.last_in_use) e.signal(eng, kInFree + is);
+          if (t.last_w_use) e.signal(eng, kWFree + ws);
+          e.signal(eng, kOutFull + os);
+          e.wait(kDmaOut, kOutFull + os);
+          for (const Xfer& x : t.stores) e.xfer<isa::DmaStore>(x);
+          e.signal(kDmaOut, kOutFree + os);
+        } else {
+          has_compute = false;
+          e.wait(kDmaOut, kInFull + is);
+          for (const Xfer& x : t.stores) e.xfer<isa::DmaStore>(x);
+          e.signal(kDmaOut, kInFree + is);
+        }
+        ++tiles;
+      });
+      // Balance: consume the releases nobody waited for, so every semaphore is 0 again.
+      for (int k = std::max(0, in_blocks - 2); k < in_blocks; ++k) e.wait(kDmaIn, kInFree + k % 2);
+      for (int k = std::max(0, w_chunks - 2); k < w_chunks; ++k) e.wait(kDmaIn, kWFree + k % 2);
+      if (has_compute)
+        for (int k = std::max(0, tiles - 2); k < tiles; ++k) e.wait(eng, kOutFree + k % 2);
+      if (!waited_layer) e.wait(kDmaIn, kLayer);  // a layer with no input loads
+      e.signal(kDmaOut, kLayer);
+      prev_layer = true;
+      prev_out_lo = n.out_slot[0];
+      prev_out_hi = std::max(n.out_slot[0], n.out_slot[1]) + n.out_slot_bytes;
+      if (!has_compute) {
+        prev_out_lo = n.in_slot[0];
+        prev_out_hi = std::max(n.in_slot[0], n.in_slot[1]) + n.in_slot_bytes;
+      }
+      p.op_words[i] = {first, static_cast<uint32_t>(p.words.size()) - first};
+    }
+    if (p.words.size() == seg_first) continue;  // only aliases: nothing to run
+    if (prev_layer) e.wait(kDmaIn, kLayer);
+    e.cmd(isa::End{});
+    p.npu_segments.push_back({seg_first, static_cast<uint32_t>(p.words.size()) - seg_first});
+  }
+}
+
+// ------------------------------------------------------------------------------ package
+
+Loadable package(const Plan& p) {
+  const ir::Graph& g = p.graph;
+  Loadable l;
+  l.model = g.source;
+  l.hardware_name = p.hw->name;
+  l.hardware_hash = sim::npu::npu_config_hash(*p.hw);
+  l.hardware_json = sim::npu::npu_config_json(*p.hw).dump();
+  uint32_t arena_region = 0;
+  if (!p.constants.empty()) {
+    Region c;
+    c.name = "constants";
+    c.kind = Region::Kind::constant;
+    c.va = kConstantVa;
+    c.bytes = static_cast<uint32_t>(p.constants.size());
+    c.data = p.constants;
+    l.regions.push_back(std::move(c));
+    arena_region = 1;
+  }
+  Region a;
+  a.name = "arena";
+  a.kind = Region::Kind::arena;
+  a.va = kArenaVa;
+  a.bytes = static_cast<uint32_t>(p.arena_bytes);
+  l.regions.push_back(a);
+  l.commands = p.words;
+  l.npu_segments = p.npu_segments;
+
+  std::map<int, uint32_t> entry;  // graph tensor -> tensor table index
+  auto entry_of = [&](int t) {
+    auto it = entry.find(t);
+    if (it != entry.end()) return it->second;
+    const ir::Tensor& src = g.tensors[static_cast<size_t>(t)];
+    if (p.arena_offset[static_cast<size_t>(t)] < 0)
+      throw Error(g.source + ": " + g.describe_tensor(t) + " has no place in the arena");
+    TensorEntry e;
+    e.name = src.name;
+    e.dtype = src.dtype;
+    e.shape = src.shape;
+    e.quant = src.quant;
+    e.region = arena_region;
+    e.offset = static_cast<uint32_t>(p.arena_offset[static_cast<size_t>(t)]);
+    e.bytes = static_cast<uint32_t>(src.num_bytes());
+    const uint32_t index = static_cast<uint32_t>(l.tensors.size());
+    l.tensors.push_back(std::move(e));
+    entry[t] = index;
+    return index;
+  };
+  for (int t : g.inputs) l.inputs.push_back(entry_of(t));
+  for (int t : g.outputs) l.outputs.push_back(entry_of(t));
+
+  size_t npu_seg = 0;
+  for (const Segment& s : p.segments) {
+    if (s.npu) {
+      bool emits = false;
+      for (size_t i : s.ops) emits = emits || p.op_words[i].second > 0;
+      if (emits) l.steps.push_back({Step::Kind::npu, static_cast<uint32_t>(npu_seg++)});
+      continue;
+    }
+    CpuSegment cs;
+    std::vector<int> ins, outs;
+    segment_boundary(g, s, ins, outs);
+    std::map<int, int> remap;
+    auto local = [&](int t) {
+      if (t < 0) return t;
+      auto it = remap.find(t);
+      if (it != remap.end()) return it->second;
+      const int n = static_cast<int>(cs.graph.tensors.size());
+      cs.graph.tensors.push_back(g.tensors[static_cast<size_t>(t)]);
+      remap[t] = n;
+      return n;
+    };
+    for (int t : ins) cs.graph.inputs.push_back(local(t));
+    for (size_t i : s.ops) {
+      ir::Op op = g.ops[i];
+      for (int& t : op.inputs) t = local(t);
+      for (int& t : op.outputs) t = local(t);
+      cs.graph.ops.push_back(std::move(op));
+      cs.reasons.push_back(g.describe_op(i) + ": " + *p.cpu_reason[i]);
+    }
+    for (int t : outs) cs.graph.outputs.push_back(local(t));
+    cs.graph.source = g.source;
+    for (int t : ins) cs.inputs.push_back(entry_of(t));
+    for (int t : outs) cs.outputs.push_back(entry_of(t));
+    ir::verify(cs.graph);
+    l.steps.push_back({Step::Kind::cpu, static_cast<uint32_t>(l.cpu_segments.size())});
+    l.cpu_segments.push_back(std::move(cs));
+  }
+
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    Layer ly;
+    ly.name = g.ops[i].name;
+    ly.op = g.ops[i].type_name;
+    ly.first_word = p.op_words[i].first;
+    ly.word_count = p.op_words[i].second;
+    if (p.npu_op_of[i] >= 0) {
+      const NpuOp& n = p.npu_ops[static_cast<size_t>(p.npu_op_of[i])];
+      ly.macs = n.macs;
+      ly.estimated_cycles = n.est_cycles;
+      if (n.kind != NpuKind::alias) ly.bound = n.est_compute >= n.est_dma ? "compute" : "memory";
+    }
+    l.layers.push_back(std::move(ly));
+  }
+  return l;
+}
+
+}  // namespace tessel::compiler
