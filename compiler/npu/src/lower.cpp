@@ -623,45 +623,102 @@ void lower(Plan& p) {
   if (p.constants.size() > kMaxRegionBytes) throw Error(g.source + ": constants exceed the NPU address space");
 }
 
+namespace {
+
+// Applies tiling `t` (with cost `c`) to `n`: the tile counts, the estimate, and the SRAM
+// layout (weight slots, input slots, output slots, upwards from address 0).
+void apply_tiling(NpuOp& n, const TileShape& t, const Cost& c, const Plan& p) {
+  n.tile = t;
+  n.tiles = c.tiles;
+  n.est_cycles = c.cycles;
+  n.est_compute = c.compute;
+  n.est_dma = c.dma;
+  n.dram_bytes = c.dram_bytes;
+  const SlotNeeds s = slot_needs(n, n.tile);
+  uint32_t at = 0;
+  auto lay = [&](uint32_t (&slot)[2], int count, uint32_t bytes) {
+    for (int k = 0; k < 2; ++k) {
+      slot[k] = at;
+      if (k < count) at += bytes;
+    }
+    if (count < 2) slot[1] = slot[0];
+  };
+  lay(n.w_slot, s.w_slots, s.w);
+  lay(n.in_slot, s.in_slots, s.in);
+  lay(n.out_slot, s.out_slots, s.out);
+  n.w_slot_bytes = s.w;
+  n.in_slot_bytes = s.in;
+  n.out_slot_bytes = s.out;
+  const uint64_t limit = n.sram_limit ? n.sram_limit : p.hw->sram_bytes();
+  if (at > limit) throw Error(p.graph.describe_op(n.op) + ": SRAM layout overflows");
+}
+
+}  // namespace
+
 void tile(Plan& p) {
   for (NpuOp& n : p.npu_ops) {
     if (n.kind == NpuKind::alias) continue;
     Cost c;
     const std::optional<TileShape> t = choose_tiling(n, *p.hw, &c);
     if (!t) throw Error(p.graph.describe_op(n.op) + ": no tiling fits the SRAM (partition should have said so)");
-    n.tile = *t;
-    n.tiles = c.tiles;
-    n.est_cycles = c.cycles;
-    n.est_compute = c.compute;
-    n.est_dma = c.dma;
-    n.dram_bytes = c.dram_bytes;
-    // SRAM layout: weight slots, input slots, output slots, from address 0.
-    const SlotNeeds s = slot_needs(n, n.tile);
-    uint32_t at = 0;
-    for (int k = 0; k < 2; ++k) {
-      n.w_slot[k] = at + (k < s.w_slots ? 0u : 0u);
-      if (k < s.w_slots) at += s.w;
-    }
-    if (s.w_slots < 2) n.w_slot[1] = n.w_slot[0];
-    for (int k = 0; k < 2; ++k) {
-      n.in_slot[k] = at;
-      if (k < s.in_slots) at += s.in;
-    }
-    if (s.in_slots < 2) n.in_slot[1] = n.in_slot[0];
-    for (int k = 0; k < 2; ++k) {
-      n.out_slot[k] = at;
-      if (k < s.out_slots) at += s.out;
-    }
-    if (s.out_slots < 2) n.out_slot[1] = n.out_slot[0];
-    n.w_slot_bytes = s.w;
-    n.in_slot_bytes = s.in;
-    n.out_slot_bytes = s.out;
-    if (at > p.hw->sram_bytes()) throw Error(p.graph.describe_op(n.op) + ": SRAM layout overflows");
+    apply_tiling(n, *t, c, p);
     // Compulsory traffic: every input, weight and output byte once.
     uint64_t comp = n.weights.size() + n.qp.size() + n.table.size();
     for (int in : n.inputs) comp += p.graph.tensors[static_cast<size_t>(in)].num_bytes();
     comp += p.graph.tensors[static_cast<size_t>(n.output)].num_bytes();
     n.compulsory_bytes = comp;
+  }
+}
+
+// Keeps a tensor on chip when it goes from one NPU operator straight to the next and
+// nothing else reads it: the producer computes into an SRAM region at the top of the
+// scratchpad instead of storing to DRAM, and the consumer computes from it instead of
+// loading. Both operators are re-tiled with their slots below the region; the change is
+// kept only when the cost model says the pair gets faster. A chain alternates between two
+// regions (the one being read and the one being written).
+void residency(Plan& p) {
+  const ir::Graph& g = p.graph;
+  std::vector<int> readers(g.tensors.size(), 0);
+  for (const ir::Op& op : g.ops)
+    for (int t : op.inputs)
+      if (t >= 0) readers[static_cast<size_t>(t)]++;
+  for (int t : g.outputs) readers[static_cast<size_t>(t)] += 2;  // outputs must reach DRAM
+  const uint64_t sram = p.hw->sram_bytes();
+  for (const Segment& seg : p.segments) {
+    if (!seg.npu) continue;
+    for (size_t k = 0; k + 1 < seg.ops.size(); ++k) {
+      NpuOp& a = p.npu_ops[static_cast<size_t>(p.npu_op_of[seg.ops[k]])];
+      NpuOp& b = p.npu_ops[static_cast<size_t>(p.npu_op_of[seg.ops[k + 1]])];
+      if (a.kind == NpuKind::alias || a.kind == NpuKind::copy || b.kind == NpuKind::alias || b.kind == NpuKind::copy)
+        continue;
+      const int t = a.output;
+      if (readers[static_cast<size_t>(t)] != 1) continue;
+      int slot = -1;
+      for (size_t i = 0; i < b.inputs.size() && i < 2; ++i)
+        if (b.inputs[i] == t) slot = static_cast<int>(i);
+      if (slot < 0) continue;
+      const uint64_t bytes = align_up(g.tensors[static_cast<size_t>(t)].num_bytes(), 64);
+      if (bytes > sram / 2) continue;
+      // Below the region `a` itself reads from, if any; else at the top.
+      uint64_t top = sram;
+      for (int64_t r : a.res_in)
+        if (r >= 0) top = std::min<uint64_t>(top, uint64_t(r));
+      if (bytes > top) continue;
+      const uint64_t base = top - bytes;
+      NpuOp a2 = a, b2 = b;
+      a2.res_out = int64_t(base);
+      a2.sram_limit = static_cast<uint32_t>(std::min<uint64_t>(a.sram_limit ? a.sram_limit : sram, base));
+      b2.res_in[slot] = int64_t(base);
+      b2.sram_limit = static_cast<uint32_t>(base);
+      Cost ca, cb;
+      const std::optional<TileShape> ta = choose_tiling(a2, *p.hw, &ca);
+      const std::optional<TileShape> tb = choose_tiling(b2, *p.hw, &cb);
+      if (!ta || !tb || ca.cycles + cb.cycles >= a.est_cycles + b.est_cycles) continue;
+      apply_tiling(a2, *ta, ca, p);
+      apply_tiling(b2, *tb, cb, p);
+      a = std::move(a2);
+      b = std::move(b2);
+    }
   }
 }
 

@@ -66,8 +66,10 @@ void verify_tile(const Plan& p) {
 
 void verify_arena(const Plan& p) {
   for (const NpuOp& n : p.npu_ops) {
-    std::vector<int> ts = n.inputs;
-    ts.push_back(n.output);
+    std::vector<int> ts;
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (k >= 2 || n.res_in[k] < 0) ts.push_back(n.inputs[k]);
+    if (n.res_out < 0) ts.push_back(n.output);
     for (int t : ts) {
       const int64_t off = p.arena_offset[static_cast<size_t>(t)];
       if (off < 0 || uint64_t(off) + p.graph.tensors[static_cast<size_t>(t)].num_bytes() > p.arena_bytes)
@@ -117,6 +119,9 @@ void dump_plan(const Plan& p, std::ostream& o, bool tiling) {
         << n.est_cycles << " cycles (compute " << n.est_compute << ", dma " << n.est_dma << "), DRAM "
         << n.dram_bytes << " B; SRAM w " << n.w_slot[0] << "/" << n.w_slot[1] << " in " << n.in_slot[0] << "/"
         << n.in_slot[1] << " out " << n.out_slot[0] << "/" << n.out_slot[1];
+    if (n.res_in[0] >= 0 || n.res_in[1] >= 0 || n.res_out >= 0)
+      o << "; SRAM-resident in " << n.res_in[0] << "/" << n.res_in[1] << " out " << n.res_out << " (slots below "
+        << n.sram_limit << ")";
     o << "\n";
   }
 }
@@ -206,7 +211,7 @@ nlohmann::json report_of(const Plan& p, const Loadable& l) {
 
 const std::vector<std::string>& pass_names() {
   static const std::vector<std::string> names = {"canonicalize", "partition", "lower", "tile",
-                                                 "arena", "schedule", "package"};
+                                                 "residency", "arena", "schedule", "package"};
   return names;
 }
 
@@ -238,6 +243,9 @@ CompileResult compile(const ir::Graph& graph, const sim::npu::NpuConfig& hw, con
   tile(p);
   verify_tile(p);
   after("tile", [&](std::ostream& o) { dump_plan(p, o, true); });
+  residency(p);
+  verify_tile(p);
+  after("residency", [&](std::ostream& o) { dump_plan(p, o, true); });
   plan_arena(p);
   verify_arena(p);
   after("arena", [&](std::ostream& o) { dump_arena(p, o); });

@@ -67,6 +67,14 @@ struct NpuOp {
   std::vector<uint64_t> copy_inner;
   uint64_t copy_total_inner = 0;
 
+  // On-chip residency (residency pass): a tensor passed between two consecutive NPU
+  // operators can stay in SRAM instead of going through DRAM. res_in[i] / res_out are SRAM
+  // addresses of such tensors (dense, as in DRAM), -1 when the tensor is in DRAM;
+  // sram_limit bounds this operator's slots (0 = the whole SRAM).
+  int64_t res_in[2] = {-1, -1};
+  int64_t res_out = -1;
+  uint32_t sram_limit = 0;
+
   // Tiling (tile pass).
   TileShape tile;
   uint64_t macs = 0;             // useful MACs
@@ -114,6 +122,7 @@ void canonicalize(Plan& p);
 void partition(Plan& p);
 void lower(Plan& p);
 void tile(Plan& p);
+void residency(Plan& p);
 void plan_arena(Plan& p);
 void schedule(Plan& p);
 Loadable package(const Plan& p);

@@ -100,9 +100,10 @@ void plan_arena(Plan& p) {
   const std::vector<int> root = alias_roots(p);
   const size_t nt = g.tensors.size();
   std::vector<bool> needed(nt, false);
-  for (const NpuOp& n : p.npu_ops) {
-    for (int t : n.inputs) needed[static_cast<size_t>(t)] = true;
-    needed[static_cast<size_t>(n.output)] = true;
+  for (const NpuOp& n : p.npu_ops) {  // tensors kept in SRAM need no DRAM
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (k >= 2 || n.res_in[k] < 0) needed[static_cast<size_t>(n.inputs[k])] = true;
+    if (n.res_out < 0) needed[static_cast<size_t>(n.output)] = true;
   }
   for (int t : g.inputs) needed[static_cast<size_t>(t)] = true;
   for (int t : g.outputs) needed[static_cast<size_t>(t)] = true;
@@ -228,6 +229,7 @@ void schedule(Plan& p) {
     bool prev_layer = false;
     uint32_t prev_out_lo = 0, prev_out_hi = 0;
     uint8_t prev_consumer = 0xFF;
+    bool prev_res_in = false;
     for (size_t i : s.ops) {
       const NpuOp& n = p.npu_ops[static_cast<size_t>(p.npu_op_of[i])];
       const uint32_t first = static_cast<uint32_t>(p.words.size());
@@ -236,8 +238,12 @@ void schedule(Plan& p) {
         continue;
       }
       Bases b;
-      for (int t : n.inputs) b.in.push_back(kArenaVa + static_cast<uint32_t>(p.arena_offset[static_cast<size_t>(t)]));
-      b.out = kArenaVa + static_cast<uint32_t>(p.arena_offset[static_cast<size_t>(n.output)]);
+      auto va = [&](int t) {
+        const int64_t off = p.arena_offset[static_cast<size_t>(t)];
+        return off < 0 ? 0u : kArenaVa + static_cast<uint32_t>(off);  // resident tensors: unused
+      };
+      for (int t : n.inputs) b.in.push_back(va(t));
+      b.out = va(n.output);
       b.constants = kConstantVa;
       const uint8_t eng = engine_of(n.kind);
       const uint8_t consumer = n.kind == NpuKind::copy ? kDmaOut : eng;
@@ -250,10 +256,12 @@ void schedule(Plan& p) {
       // Weights may be fetched while the previous layer drains, unless their slots overlap
       // the previous layer's output slots (still being stored).
       const uint32_t w_lo = n.w_slot[0], w_hi = std::max(n.w_slot[0], n.w_slot[1]) + n.w_slot_bytes;
-      const bool w_overlap = prev_layer && w_lo < prev_out_hi && prev_out_lo < w_hi;
+      // A previous layer that read an SRAM-resident input may still be reading it (it has
+      // no input releases for DMA_IN to wait on): then fetch nothing before it is done.
+      const bool w_overlap = prev_layer && ((w_lo < prev_out_hi && prev_out_lo < w_hi) || prev_res_in);
       bool waited_layer = !prev_layer;
-      int tiles = 0, in_blocks = 0, w_chunks = 0;
-      bool has_compute = true;
+      int tiles = 0, in_blocks = 0, w_chunks = 0, outs = 0;
+      bool has_compute = true, cur_in_dma = false;
       for_each_tile(n, n.tile, b, [&](const Tile& t) {
         if (t.new_w) {
           if (!waited_layer && w_overlap) {
@@ -266,7 +274,8 @@ void schedule(Plan& p) {
           e.signal(kDmaIn, kWFull + slot);
           ++w_chunks;
         }
-        if (t.new_in) {
+        if (t.new_in) cur_in_dma = !t.in_loads.empty();
+        if (t.new_in && cur_in_dma) {
           if (!waited_layer) {
             e.wait(kDmaIn, kLayer);
             waited_layer = true;
@@ -278,17 +287,21 @@ void schedule(Plan& p) {
           ++in_blocks;
         }
         const int is = t.in_index % 2, ws = t.w_index >= 0 ? t.w_index % 2 : 0, os = tiles % 2;
+        const bool out_dma = !t.stores.empty();
         if (t.has_compute) {
           if (t.new_w) e.wait(eng, kWFull + ws);
-          if (t.new_in) e.wait(eng, kInFull + is);
-          if (tiles >= 2) e.wait(eng, kOutFree + os);
+          if (t.new_in && cur_in_dma) e.wait(eng, kInFull + is);
+          if (out_dma && outs >= 2) e.wait(eng, kOutFree + os);
           e.cmd(t.compute);
-          if (t.last_in_use) e.signal(eng, kInFree + is);
+          if (t.last_in_use && cur_in_dma) e.signal(eng, kInFree + is);
           if (t.last_w_use) e.signal(eng, kWFree + ws);
-          e.signal(eng, kOutFull + os);
-          e.wait(kDmaOut, kOutFull + os);
-          for (const Xfer& x : t.stores) e.xfer<isa::DmaStore>(x);
-          e.signal(kDmaOut, kOutFree + os);
+          if (out_dma) {
+            e.signal(eng, kOutFull + os);
+            e.wait(kDmaOut, kOutFull + os);
+            for (const Xfer& x : t.stores) e.xfer<isa::DmaStore>(x);
+            e.signal(kDmaOut, kOutFree + os);
+            ++outs;
+          }
         } else {
           has_compute = false;
           e.wait(kDmaOut, kInFull + is);
@@ -301,10 +314,12 @@ void schedule(Plan& p) {
       for (int k = std::max(0, in_blocks - 2); k < in_blocks; ++k) e.wait(kDmaIn, kInFree + k % 2);
       for (int k = std::max(0, w_chunks - 2); k < w_chunks; ++k) e.wait(kDmaIn, kWFree + k % 2);
       if (has_compute)
-        for (int k = std::max(0, tiles - 2); k < tiles; ++k) e.wait(eng, kOutFree + k % 2);
+        for (int k = std::max(0, outs - 2); k < outs; ++k) e.wait(eng, kOutFree + k % 2);
       if (!waited_layer) e.wait(kDmaIn, kLayer);  // a layer with no input loads
-      e.signal(kDmaOut, kLayer);
+      // "This layer is done": its last store, or (output kept in SRAM) its last compute.
+      e.signal(outs > 0 || !has_compute ? kDmaOut : eng, kLayer);
       prev_layer = true;
+      prev_res_in = n.res_in[0] >= 0 || n.res_in[1] >= 0;
       prev_out_lo = n.out_slot[0];
       prev_out_hi = std::max(n.out_slot[0], n.out_slot[1]) + n.out_slot_bytes;
       if (!has_compute) {

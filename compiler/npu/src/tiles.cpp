@@ -111,11 +111,10 @@ std::vector<Tile> windowed_tiles(const NpuOp& op, const TileShape& t, const Base
     const int in_rows = span.y1 - span.y0;
     // Input channels this tile reads.
     const int ic0 = conv ? 0 : c0 / dm, icg = conv ? w.in_c : cg / dm;
-    const uint32_t in_sram = op.in_slot[n % 2];  // provisional, fixed below by in_index
-    (void)in_sram;
-    tile.in_loads.push_back(strided(uint64_t{b.in[0]} + (uint64_t{uint32_t(span.y0)} * w.in_w) * w.in_c + ic0,
-                                    0, u32(icg), u32(w.in_w), u32(w.in_c), u32(in_rows),
-                                    u32(uint64_t{uint32_t(w.in_w)} * w.in_c)));
+    const uint64_t in_off = (uint64_t{uint32_t(span.y0)} * w.in_w) * w.in_c + ic0;
+    if (op.res_in[0] < 0)
+      tile.in_loads.push_back(strided(uint64_t{b.in[0]} + in_off, 0, u32(icg), u32(w.in_w), u32(w.in_c),
+                                      u32(in_rows), u32(uint64_t{uint32_t(w.in_w)} * w.in_c)));
     uint32_t wbytes = 0;
     if (conv || dw) {
       const uint64_t taps = uint64_t{uint32_t(w.kernel_h)} * w.kernel_w;
@@ -129,9 +128,14 @@ std::vector<Tile> windowed_tiles(const NpuOp& op, const TileShape& t, const Base
       tile.w_loads.push_back(flat(uint64_t{b.constants} + op.qp_off + uint64_t{uint32_t(c0)} * 12,
                                   align_up(wbytes, kSramAlign), uint64_t{uint32_t(cg)} * 12));
     }
-    tile.stores.push_back(strided(uint64_t{b.out} + (uint64_t{uint32_t(r0)} * w.out_w) * w.out_c + c0, 0,
-                                  u32(cg), u32(w.out_w), u32(w.out_c), u32(rows),
-                                  u32(uint64_t{uint32_t(w.out_w)} * w.out_c)));
+    const uint64_t out_off = (uint64_t{uint32_t(r0)} * w.out_w) * w.out_c + c0;
+    if (op.res_out < 0)
+      tile.stores.push_back(strided(uint64_t{b.out} + out_off, 0, u32(cg), u32(w.out_w), u32(w.out_c), u32(rows),
+                                    u32(uint64_t{uint32_t(w.out_w)} * w.out_c)));
+    tile.in_fixed[0] = op.res_in[0] >= 0;
+    tile.out_fixed = op.res_out >= 0;
+    const uint32_t in_abs = tile.in_fixed[0] ? u32(uint64_t(op.res_in[0]) + in_off) : 0;
+    const uint32_t out_abs = tile.out_fixed ? u32(uint64_t(op.res_out) + out_off) : 0;
     if (op.kind == NpuKind::pool) {
       isa::Pool c = std::get<isa::Pool>(op.proto);
       c.in_h = static_cast<uint16_t>(in_rows);
@@ -141,6 +145,8 @@ std::vector<Tile> windowed_tiles(const NpuOp& op, const TileShape& t, const Base
       c.out_w = static_cast<uint16_t>(w.out_w);
       c.pad_top = static_cast<uint8_t>(span.pad_top);
       c.pad_left = static_cast<uint8_t>(w.pad_left);
+      c.in_addr = in_abs;    // (pool: a resident tensor is read whole-channel, see valid())
+      c.out_addr = out_abs;
       tile.compute = c;
     } else {
       isa::Conv c = conv ? std::get<isa::Conv>(op.proto) : isa::Conv{};
@@ -157,11 +163,13 @@ std::vector<Tile> windowed_tiles(const NpuOp& op, const TileShape& t, const Base
       c.in_h = static_cast<uint16_t>(in_rows);
       c.in_w = static_cast<uint16_t>(w.in_w);
       c.in_c = static_cast<uint16_t>(icg);
-      c.in_pixel_stride = static_cast<uint16_t>(icg);
+      c.in_pixel_stride = static_cast<uint16_t>(tile.in_fixed[0] ? w.in_c : icg);
+      c.in_addr = in_abs;
+      c.out_addr = out_abs;
       c.out_h = static_cast<uint16_t>(rows);
       c.out_w = static_cast<uint16_t>(w.out_w);
       c.out_c = static_cast<uint16_t>(cg);
-      c.out_pixel_stride = static_cast<uint16_t>(cg);
+      c.out_pixel_stride = static_cast<uint16_t>(tile.out_fixed ? w.out_c : cg);
       c.pad_top = static_cast<uint8_t>(span.pad_top);
       c.pad_left = static_cast<uint8_t>(w.pad_left);
       c.qp_addr = align_up(wbytes, kSramAlign);  // relative to the weight slot
@@ -174,6 +182,7 @@ std::vector<Tile> windowed_tiles(const NpuOp& op, const TileShape& t, const Base
         d.kernel_h = c.kernel_h; d.kernel_w = c.kernel_w; d.stride_h = c.stride_h;
         d.stride_w = c.stride_w; d.dilation_h = c.dilation_h; d.dilation_w = c.dilation_w;
         d.pad_top = c.pad_top; d.pad_left = c.pad_left; d.qp_addr = c.qp_addr;
+        d.in_addr = c.in_addr; d.out_addr = c.out_addr;
         d.in_zp = c.in_zp; d.w_zp = c.w_zp; d.out_zp = c.out_zp;
         d.act_min = c.act_min; d.act_max = c.act_max;
         tile.compute = d;
@@ -199,14 +208,19 @@ std::vector<Tile> matmul_tiles(const NpuOp& op, const TileShape& t, const Bases&
     Tile tile;
     const int64_t m0 = int64_t{s.band} * t.rows, mr = std::min<int64_t>(t.rows, op.m - m0);
     const int64_t n0 = int64_t{s.group} * t.chans, ng = std::min<int64_t>(t.chans, op.n - n0);
-    tile.in_loads.push_back(flat(uint64_t{b.in[0]} + uint64_t(m0 * op.k), 0, uint64_t(mr * op.k)));
+    if (op.res_in[0] < 0) tile.in_loads.push_back(flat(uint64_t{b.in[0]} + uint64_t(m0 * op.k), 0, uint64_t(mr * op.k)));
     const uint32_t wbytes = u32(uint64_t(ng * op.k));
     tile.w_loads.push_back(flat(uint64_t{b.constants} + op.weights_off + uint64_t(n0 * op.k), 0, wbytes));
     tile.w_loads.push_back(flat(uint64_t{b.constants} + op.qp_off + uint64_t(n0) * 12,
                                 align_up(wbytes, kSramAlign), uint64_t(ng) * 12));
-    tile.stores.push_back(strided(uint64_t{b.out} + uint64_t(m0 * op.n + n0), 0, u32(uint64_t(ng)),
-                                  u32(uint64_t(mr)), u32(uint64_t(op.n))));
+    if (op.res_out < 0)
+      tile.stores.push_back(strided(uint64_t{b.out} + uint64_t(m0 * op.n + n0), 0, u32(uint64_t(ng)),
+                                    u32(uint64_t(mr)), u32(uint64_t(op.n))));
     isa::Matmul c = std::get<isa::Matmul>(op.proto);
+    tile.in_fixed[0] = op.res_in[0] >= 0;
+    tile.out_fixed = op.res_out >= 0;
+    if (tile.in_fixed[0]) c.in_addr = u32(uint64_t(op.res_in[0] + m0 * op.k));
+    if (tile.out_fixed) c.out_addr = u32(uint64_t(op.res_out + m0 * op.n + n0));
     c.m = static_cast<uint16_t>(mr);
     c.k = static_cast<uint16_t>(op.k);
     c.n = static_cast<uint16_t>(ng);
@@ -228,22 +242,32 @@ std::vector<Tile> flat_tiles(const NpuOp& op, const TileShape& t, const Bases& b
   for (int64_t e0 = 0, i = 0; e0 < op.count; e0 += per, ++i) {
     Tile tile;
     const int64_t e = std::min<int64_t>(per, op.count - e0);
-    tile.in_loads.push_back(flat(uint64_t{b.in[0]} + uint64_t(e0), 0, uint64_t(e)));
+    tile.in_fixed[0] = op.res_in[0] >= 0;
+    tile.in_fixed[1] = op.res_in[1] >= 0;
+    tile.out_fixed = op.res_out >= 0;
+    if (!tile.in_fixed[0]) tile.in_loads.push_back(flat(uint64_t{b.in[0]} + uint64_t(e0), 0, uint64_t(e)));
+    const uint32_t a_abs = tile.in_fixed[0] ? u32(uint64_t(op.res_in[0] + e0)) : 0;
+    const uint32_t out_abs = tile.out_fixed ? u32(uint64_t(op.res_out + e0)) : 0;
     if (op.kind == NpuKind::eltwise) {
-      tile.in_loads.push_back(flat(uint64_t{b.in[1]} + uint64_t(e0), align_up(uint64_t(e), kSramAlign), uint64_t(e)));
+      if (!tile.in_fixed[1])
+        tile.in_loads.push_back(flat(uint64_t{b.in[1]} + uint64_t(e0), align_up(uint64_t(e), kSramAlign), uint64_t(e)));
       isa::Eltwise c = std::get<isa::Eltwise>(op.proto);
       c.count = u32(uint64_t(e));
-      c.b_addr = align_up(uint64_t(e), kSramAlign);
+      c.a_addr = a_abs;
+      c.b_addr = tile.in_fixed[1] ? u32(uint64_t(op.res_in[1] + e0)) : align_up(uint64_t(e), kSramAlign);
+      c.out_addr = out_abs;
       tile.compute = c;
       w_key.push_back(-1);
     } else {
       tile.w_loads.push_back(flat(uint64_t{b.constants} + op.table_off, 0, 256));
       isa::Lut c = std::get<isa::Lut>(op.proto);
       c.count = u32(uint64_t(e));
+      c.in_addr = a_abs;
+      c.out_addr = out_abs;
       tile.compute = c;
       w_key.push_back(0);
     }
-    tile.stores.push_back(flat(uint64_t{b.out} + uint64_t(e0), 0, uint64_t(e)));
+    if (!tile.out_fixed) tile.stores.push_back(flat(uint64_t{b.out} + uint64_t(e0), 0, uint64_t(e)));
     in_key.push_back(i);
     tiles.push_back(std::move(tile));
   }
@@ -258,11 +282,16 @@ std::vector<Tile> mean_tiles(const NpuOp& op, const TileShape& t, const Bases& b
   for (int c0 = 0, i = 0; c0 < w.in_c; c0 += t.chans, ++i) {
     const int cg = std::min(t.chans, w.in_c - c0);
     Tile tile;
-    tile.in_loads.push_back(strided(uint64_t{b.in[0]} + uint32_t(c0), 0, u32(uint64_t(uint32_t(cg))),
-                                    u32(uint64_t(uint32_t(w.in_w))), u32(uint64_t(uint32_t(w.in_c))),
-                                    u32(uint64_t(uint32_t(w.in_h))), u32(uint64_t(uint32_t(w.in_w)) * uint32_t(w.in_c))));
-    tile.stores.push_back(flat(uint64_t{b.out} + uint32_t(c0), 0, uint64_t(uint32_t(cg))));
+    if (op.res_in[0] < 0)
+      tile.in_loads.push_back(strided(uint64_t{b.in[0]} + uint32_t(c0), 0, u32(uint64_t(uint32_t(cg))),
+                                      u32(uint64_t(uint32_t(w.in_w))), u32(uint64_t(uint32_t(w.in_c))),
+                                      u32(uint64_t(uint32_t(w.in_h))), u32(uint64_t(uint32_t(w.in_w)) * uint32_t(w.in_c))));
+    if (op.res_out < 0) tile.stores.push_back(flat(uint64_t{b.out} + uint32_t(c0), 0, uint64_t(uint32_t(cg))));
     isa::Mean c = std::get<isa::Mean>(op.proto);
+    tile.in_fixed[0] = op.res_in[0] >= 0;
+    tile.out_fixed = op.res_out >= 0;
+    if (tile.in_fixed[0]) c.in_addr = u32(uint64_t(op.res_in[0]));  // whole channels (valid())
+    if (tile.out_fixed) c.out_addr = u32(uint64_t(op.res_out) + uint32_t(c0));
     c.in_h = static_cast<uint16_t>(w.in_h);
     c.in_w = static_cast<uint16_t>(w.in_w);
     c.channels = static_cast<uint16_t>(cg);
@@ -278,9 +307,16 @@ std::vector<Tile> mean_tiles(const NpuOp& op, const TileShape& t, const Bases& b
 std::vector<Tile> resize_tiles(const NpuOp& op, const Bases& b) {
   const Window& w = op.win;
   Tile tile;
-  tile.in_loads.push_back(flat(b.in[0], 0, uint64_t(uint32_t(w.in_h)) * uint32_t(w.in_w) * uint32_t(w.in_c)));
-  tile.stores.push_back(flat(b.out, 0, uint64_t(uint32_t(w.out_h)) * uint32_t(w.out_w) * uint32_t(w.out_c)));
-  tile.compute = op.proto;
+  if (op.res_in[0] < 0)
+    tile.in_loads.push_back(flat(b.in[0], 0, uint64_t(uint32_t(w.in_h)) * uint32_t(w.in_w) * uint32_t(w.in_c)));
+  if (op.res_out < 0)
+    tile.stores.push_back(flat(b.out, 0, uint64_t(uint32_t(w.out_h)) * uint32_t(w.out_w) * uint32_t(w.out_c)));
+  isa::Resize c = std::get<isa::Resize>(op.proto);
+  tile.in_fixed[0] = op.res_in[0] >= 0;
+  tile.out_fixed = op.res_out >= 0;
+  if (tile.in_fixed[0]) c.in_addr = u32(uint64_t(op.res_in[0]));
+  if (tile.out_fixed) c.out_addr = u32(uint64_t(op.res_out));
+  tile.compute = c;
   std::vector<Tile> tiles{tile};
   mark_uses(tiles, {0}, {-1});
   return tiles;
@@ -313,6 +349,11 @@ std::vector<Tile> copy_tiles(const NpuOp& op, const TileShape& t, const Bases& b
 }
 
 bool valid(const NpuOp& op, const TileShape& t) {
+  // Commands without a pixel or row stride read/write a resident tensor only whole.
+  if (op.kind == NpuKind::pool && (op.res_in[0] >= 0 || op.res_out >= 0) && t.chans != op.win.out_c) return false;
+  if (op.kind == NpuKind::mean && op.res_in[0] >= 0 && t.chans != op.win.in_c) return false;
+  if (op.kind == NpuKind::matmul && op.res_out >= 0 && t.chans != op.n && t.rows != 1) return false;
+  if (op.kind == NpuKind::copy && (op.res_in[0] >= 0 || op.res_out >= 0)) return false;
   switch (op.kind) {
     case NpuKind::conv:
     case NpuKind::pool:
@@ -349,28 +390,24 @@ void place(Tile& t, const NpuOp& op, size_t index) {
   std::visit(
       [&](auto& c) {
         using T = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<T, isa::Conv> || std::is_same_v<T, isa::Dwconv>) {
-          c.in_addr = in;
+        if constexpr (std::is_same_v<T, isa::Conv> || std::is_same_v<T, isa::Dwconv> ||
+                      std::is_same_v<T, isa::Matmul>) {
+          if (!t.in_fixed[0]) c.in_addr = in;
           c.w_addr = w;
           c.qp_addr += w;
-          c.out_addr = out;
-        } else if constexpr (std::is_same_v<T, isa::Matmul>) {
-          c.in_addr = in;
-          c.w_addr = w;
-          c.qp_addr += w;
-          c.out_addr = out;
+          if (!t.out_fixed) c.out_addr = out;
         } else if constexpr (std::is_same_v<T, isa::Eltwise>) {
-          c.a_addr = in;
-          c.b_addr += in;
-          c.out_addr = out;
+          if (!t.in_fixed[0]) c.a_addr = in;
+          if (!t.in_fixed[1]) c.b_addr += in;
+          if (!t.out_fixed) c.out_addr = out;
         } else if constexpr (std::is_same_v<T, isa::Lut>) {
-          c.in_addr = in;
+          if (!t.in_fixed[0]) c.in_addr = in;
           c.table_addr = w;
-          c.out_addr = out;
+          if (!t.out_fixed) c.out_addr = out;
         } else if constexpr (std::is_same_v<T, isa::Pool> || std::is_same_v<T, isa::Mean> ||
                              std::is_same_v<T, isa::Resize>) {
-          c.in_addr = in;
-          c.out_addr = out;
+          if (!t.in_fixed[0]) c.in_addr = in;
+          if (!t.out_fixed) c.out_addr = out;
         }
       },
       t.compute);
@@ -451,12 +488,38 @@ SlotNeeds slot_needs(const NpuOp& op, const TileShape& t) {
 
 namespace {
 
+constexpr double kDramEfficiency = 0.90;
+
 // DMA engine cycles of one transfer: descriptor setup plus whole bursts at the effective
 // bandwidth (the shared bus or ~92 % of the DRAM's peak, whichever is lower).
+// Fraction of the DRAM channels a strided transfer spreads over. With the channel in the
+// lowest address bits above the burst (mappings ending in "Ch"), burst b lives in channel
+// b % channels, so rows of one burst at a stride of two bursts use half the channels.
+double channel_fraction(const Xfer& x, const sim::npu::NpuConfig& hw) {
+  const uint32_t channels = hw.dram.org.channels;
+  const std::string& map = hw.dram.controller.address_mapping;
+  if (channels <= 1 || x.n1 * x.n2 <= 1 || map.size() < 2 || map.compare(map.size() - 2, 2, "Ch") != 0) return 1.0;
+  const uint64_t burst = hw.dram.org.burst_bytes();
+  std::vector<bool> used(channels, false);
+  uint32_t count = 0;
+  for (uint32_t r = 0; r < std::min<uint32_t>(x.n1, 64) && count < channels; ++r)
+    for (uint64_t b = (x.dram + uint64_t{r} * x.dram_s1) / burst; b <= (x.dram + uint64_t{r} * x.dram_s1 + x.len0 - 1) / burst; ++b) {
+      const uint32_t c = static_cast<uint32_t>(b % channels);
+      if (!used[c]) {
+        used[c] = true;
+        ++count;
+      }
+      if (count == channels) break;
+    }
+  return double(count) / channels;
+}
+
 double dma_cycles(const Xfer& x, const sim::npu::NpuConfig& hw) {
   const double burst = hw.dram.org.burst_bytes();
-  const double dram_bytes_per_cycle = hw.dram.peak_bandwidth_gbps() * 0.92 * 1e3 / hw.clock_mhz;
-  const double bw = std::min<double>(hw.dma.bus_bytes_per_cycle, dram_bytes_per_cycle);
+  // ~90 % of the DRAM's peak: refresh, and read/write turnarounds when loads and stores of
+  // neighbouring tiles interleave (measured on the simulator, docs/compiler.md).
+  const double dram_bytes_per_cycle = hw.dram.peak_bandwidth_gbps() * kDramEfficiency * 1e3 / hw.clock_mhz;
+  const double bw = std::min<double>(hw.dma.bus_bytes_per_cycle, dram_bytes_per_cycle * channel_fraction(x, hw));
   const double rows = double(x.n1) * x.n2;
   const double bursts_per_row = std::ceil(double(x.len0) / burst) + (x.len0 % uint32_t(burst) ? 1 : 0);
   const double moved = rows > 1 ? rows * bursts_per_row * burst : std::ceil(double(x.len0) / burst) * burst;
@@ -476,7 +539,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
   const SlotNeeds s = slot_needs(op, t);
   if (s.tiles == 0) return c;
   const uint64_t sram = uint64_t{s.w} * s.w_slots + uint64_t{s.in} * s.in_slots + uint64_t{s.out} * s.out_slots;
-  c.fits = sram <= hw.sram_bytes();
+  c.fits = sram <= (op.sram_limit ? op.sram_limit : hw.sram_bytes());
   c.w_bytes = s.w;
   c.in_bytes = s.in;
   c.out_bytes = s.out;

@@ -28,6 +28,9 @@ struct Tile {
   std::vector<Xfer> w_loads, in_loads, stores;
   bool has_compute = true;                     // false for copy
   isa::Command compute;
+  // Operand addresses already final (SRAM-resident tensors): place() leaves them alone.
+  bool in_fixed[2] = {false, false};
+  bool out_fixed = false;
 };
 
 // DRAM addresses the tiles use. For estimates every base may be 0: only sizes matter.
