@@ -29,5 +29,18 @@ def main(paths):
               f"{100 * med:.1f} % / {100 * (errs[-1] if errs else 0):.1f} % ({bad} of {len(errs)}) |")
 
 
+def speed(paths):
+    print()
+    print("| model | preset | NPU ms (simulated) | outputs = ref | cpu backend ms | simulation ms | simulation / cpu | M simulated cycles per host s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for p in paths:
+        r = json.load(open(p))
+        model = r["model"].split("/")[-1].replace(".tflite", "")
+        print(f"| {model} | {r['arch']} | {r['npu_ms']:.3f} | {'yes' if r['outputs_match_reference'] else 'NO'} | "
+              f"{r['cpu_wall_ms']:.3f} | {r['sim_wall_ms']:.1f} | {r['sim_wall_ms'] / max(r['cpu_wall_ms'], 1e-9):.1f} | "
+              f"{r['npu_cycles'] / (r['sim_wall_ms'] / 1e3) / 1e6:.1f} |")
+
+
 if __name__ == "__main__":
     main(sys.argv[1:])
+    speed(sys.argv[1:])

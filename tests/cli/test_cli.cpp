@@ -208,3 +208,75 @@ TEST_CASE("tessel simbench runs a tiled convolution exactly and writes its stati
   CHECK_THAT(bad.out, Catch::Contains("unknown NPU preset 'no-such-npu'"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("docs/supported-ops.md is what the compiler's support rules generate", "[cli]") {
+  const fs::path dir = temp_dir();
+  const Result r = tessel("compile --supported-ops " + (dir / "ops.md").string());
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK(slurp(dir / "ops.md") == slurp(fs::path(TESSEL_SOURCE_DIR) / "docs" / "supported-ops.md"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("tessel compile, disasm and run --backend npu on MobileNetV2", "[cli]") {
+  const fs::path dir = temp_dir();
+  const std::string tsl = (dir / "m.tsl").string();
+  const Result c = tessel("compile " + model("coral_mobilenet_v2_1.0_224_quant") + " --arch ethos-u55-256 -o " + tsl +
+                          " --report " + (dir / "c.json").string());
+  INFO(c.out);
+  REQUIRE(c.status == 0);
+  CHECK_THAT(c.out, Catch::Contains("CPU fallback: op #65 SOFTMAX") && Catch::Contains("no NPU command computes SOFTMAX"));
+  const auto rep = nlohmann::json::parse(slurp(dir / "c.json"));
+  CHECK(rep["hardware"] == "ethos-u55-256");
+  CHECK(rep["cpu_ops"] == 1);
+  bool saw_conv = false;
+  for (const auto& l : rep["layers"])
+    if (l["op"] == "CONV_2D") {
+      saw_conv = true;
+      for (const char* k : {"macs", "tiles", "estimated_cycles", "bound", "input_shapes", "output_shapes"})
+        CHECK(l.contains(k));
+      CHECK((l["bound"] == "compute" || l["bound"] == "memory"));
+    }
+  CHECK(saw_conv);
+
+  const Result d = tessel("disasm " + tsl);
+  REQUIRE(d.status == 0);
+  CHECK_THAT(d.out, Catch::Contains("hardware 'ethos-u55-256'") && Catch::Contains("; --- CONV_2D 'MobilenetV2/Conv/Relu6;") &&
+                        Catch::Contains("DMA_LOAD") && Catch::Contains("CPU segment 0") && Catch::Contains("END"));
+
+  const std::string report = (dir / "r.json").string(), trace = (dir / "t.json").string();
+  const Result r = tessel("run " + model("coral_mobilenet_v2_1.0_224_quant") + " --backend npu --arch default --input " +
+                          (kShared / "images" / "grace_hopper.bmp").string() + " --labels " +
+                          (kShared / "images" / "imagenet_labels.txt").string() + " --report " + report +
+                          " --trace " + trace);
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("outputs bit-exact with the reference kernels: yes") &&
+                        Catch::Contains("1 ") && Catch::Contains("military uniform"));
+  const auto j = nlohmann::json::parse(slurp(report));
+  CHECK(j["outputs_match_reference"] == true);
+  for (const char* k : {"npu_cycles", "npu_ms", "clock_mhz", "mac_utilization", "dram_read_bytes", "dram_write_bytes",
+                        "cpu_wall_ms", "sim_wall_ms"})
+    CHECK(j.contains(k));
+  CHECK(j["clock_mhz"] == 1000);
+  CHECK(j["npu_cycles"].get<uint64_t>() > 100000);
+  CHECK(j["mac_utilization"].get<double>() > 0.0);
+  CHECK(j["mac_utilization"].get<double>() <= 1.0);
+  REQUIRE(j["layers"].size() == 66);
+  for (const char* k : {"name", "op", "cycles", "macs", "dram_bytes", "bound"}) CHECK(j["layers"][0].contains(k));
+  const auto t = nlohmann::json::parse(slurp(trace));
+  CHECK(t.dump().find("MobilenetV2/Conv/Relu6") != std::string::npos);
+
+  // A loadable is refused on another configuration, and a corrupt one is reported.
+  const Result bad_model = tessel("compile " + model("coral_mobilenet_v2_1.0_224_quant") + " --arch no-such -o " + tsl);
+  CHECK(bad_model.status == 1);
+  {
+    std::ofstream f(tsl, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(100);
+    f.put('\x5a');
+  }
+  const Result corrupt = tessel("disasm " + tsl);
+  CHECK(corrupt.status == 1);
+  CHECK_THAT(corrupt.out, Catch::Contains("checksum"));
+  fs::remove_all(dir);
+}

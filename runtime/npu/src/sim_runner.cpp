@@ -154,6 +154,9 @@ struct SimRunner::Impl {
   // The device of the next run (created by boot(), destroyed when a run ends).
   std::unique_ptr<sim::npu::Device> dev;
   std::unique_ptr<sim::npu::SimpleHost> host;
+  // Shared by every run's device: its prepared fast kernels (packed weights, oneDNN
+  // primitives) survive from one inference to the next, as they would in a driver.
+  std::shared_ptr<sim::npu::FunctionalUnit> functional;
 
   // Per-layer accounting of retired commands, done as they retire. One job runs at a time,
   // so the segment being run tells which words a record's byte offset refers to.
@@ -215,7 +218,8 @@ struct SimRunner::Impl {
   // A device in its power-on state with every region mapped at its address.
   void boot() {
     host.reset();
-    dev = std::make_unique<sim::npu::Device>(config, threads);
+    if (!functional) functional = std::make_shared<sim::npu::FunctionalUnit>(threads);
+    dev = std::make_unique<sim::npu::Device>(config, threads, functional);
     host = std::make_unique<sim::npu::SimpleHost>(*dev);
     for (const Region& r : loadable.regions) {
       const bool constant = r.kind == Region::Kind::constant;

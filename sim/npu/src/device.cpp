@@ -57,13 +57,13 @@ uint8_t opcode_of(const isa::Command& cmd) {
 
 }  // namespace
 
-Device::Device(const NpuConfig& config, int functional_threads)
+Device::Device(const NpuConfig& config, int functional_threads, std::shared_ptr<FunctionalUnit> functional)
     : config_(config),
       memory_(config.dram_bytes),
       dram_(std::make_unique<mem::MemorySystem>(config.dram)),
       mmu_(config.mmu, memory_),
       sram_(config.sram_bytes(), 0),
-      functional_(functional_threads),
+      functional_(functional ? std::move(functional) : std::make_shared<FunctionalUnit>(functional_threads)),
       semaphores_(config.semaphores, 0),
       sem_signaler_(config.semaphores, 0) {
   // One core cycle is (1e6 / clock_mhz) ps, one DRAM cycle tCK_ps: DRAM cycles per core
@@ -460,7 +460,7 @@ void Device::start_compute(uint32_t e) {
   EngineState& s = engines_[e];
   const ComputeTiming t = compute_timing(s.current.cmd, config_);
   try {
-    functional_.execute(s.current.cmd, sram_.data(), sram_.size());
+    functional_->execute(s.current.cmd, sram_.data(), sram_.size());
   } catch (const OperandError& err) {  // checked at dispatch; kept as a safety net
     return halt(isa::ErrorCode::kBadOperand, e, s.current.offset, 0, err.what());
   }

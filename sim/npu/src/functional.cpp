@@ -654,7 +654,7 @@ class FastConvCache {
   }
 
  private:
-  static constexpr size_t kMaxEntries = 32;
+  static constexpr size_t kMaxEntries = 1024;  // a whole model's tiles (MobileNetV2: ~150)
   struct Entry {
     std::vector<int64_t> key;
     uint64_t hash = 0;

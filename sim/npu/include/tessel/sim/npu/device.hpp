@@ -50,7 +50,11 @@ using Counters = std::array<uint64_t, isa::kPerfCount>;
 class Device {
  public:
   // `functional_threads`: threads for the exact kernels that compute results.
-  explicit Device(const NpuConfig& config, int functional_threads = 1);
+  // `functional`: share a FunctionalUnit (and its cache of prepared kernels) with other
+  // devices or across device lifetimes, e.g. a runtime that runs the same model on a fresh
+  // device per inference; nullptr = a private one.
+  explicit Device(const NpuConfig& config, int functional_threads = 1,
+                  std::shared_ptr<FunctionalUnit> functional = nullptr);
   ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
@@ -92,7 +96,7 @@ class Device {
   const mem::MemorySystem& memory_system() const { return *dram_; }
   uint8_t* sram() { return sram_.data(); }
   size_t sram_size() const { return sram_.size(); }
-  FunctionalUnit& functional() { return functional_; }
+  FunctionalUnit& functional() { return *functional_; }
   // Fault injection for driver tests: the engine's next command never completes.
   void inject_hang(isa::Engine engine) { hang_engine_[static_cast<uint32_t>(engine)] = true; }
 
@@ -154,7 +158,7 @@ class Device {
   std::unique_ptr<mem::MemorySystem> dram_;
   Mmu mmu_;
   std::vector<uint8_t> sram_;
-  FunctionalUnit functional_;
+  std::shared_ptr<FunctionalUnit> functional_;
   std::vector<INpuObserver*> observers_;
   std::function<void(bool)> irq_cb_;
 
