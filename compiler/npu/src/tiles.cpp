@@ -489,6 +489,7 @@ SlotNeeds slot_needs(const NpuOp& op, const TileShape& t) {
 namespace {
 
 constexpr double kDramEfficiency = 0.90;
+constexpr double kRowOverheadBytes = 64;
 
 // DMA engine cycles of one transfer: descriptor setup plus whole bursts at the effective
 // bandwidth (the shared bus or ~92 % of the DRAM's peak, whichever is lower).
@@ -522,7 +523,11 @@ double dma_cycles(const Xfer& x, const sim::npu::NpuConfig& hw) {
   const double bw = std::min<double>(hw.dma.bus_bytes_per_cycle, dram_bytes_per_cycle * channel_fraction(x, hw));
   const double rows = double(x.n1) * x.n2;
   const double bursts_per_row = std::ceil(double(x.len0) / burst) + (x.len0 % uint32_t(burst) ? 1 : 0);
-  const double moved = rows > 1 ? rows * bursts_per_row * burst : std::ceil(double(x.len0) / burst) * burst;
+  // Each row of a strided transfer also costs about one extra burst-pair of time (a new
+  // DRAM column command stream per row, partial bursts, write drains between short rows;
+  // calibrated on the simulator: 64-byte rows move at half the streaming rate).
+  const double moved = rows > 1 ? rows * (bursts_per_row * burst + kRowOverheadBytes)
+                                : std::ceil(double(x.len0) / burst) * burst;
   return hw.dma.setup_cycles + moved / bw;
 }
 
@@ -530,6 +535,14 @@ double dma_cycles(const std::vector<Xfer>& xs, const sim::npu::NpuConfig& hw) {
   double c = 0;
   for (const Xfer& x : xs) c += dma_cycles(x, hw);
   return c;
+}
+
+// Unloaded DRAM access latency in core cycles (activate + read latency + one burst):
+// a transfer's last bytes arrive this long after its last burst is issued.
+double dram_latency_cycles(const sim::npu::NpuConfig& hw) {
+  const auto& t = hw.dram.timing;
+  const double ns = double(t.tRCD + t.tCL + t.tBL) * t.tCK_ps / 1000.0;
+  return ns * hw.clock_mhz / 1000.0;
 }
 
 }  // namespace
@@ -554,6 +567,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
   double w_full[2] = {0, 0}, w_free[2] = {0, 0}, in_full[2] = {0, 0}, in_free[2] = {0, 0};
   double out_free[2] = {0, 0};
   double compute_total = 0;
+  const double latency = dram_latency_cycles(hw);
   size_t index = 0;
   for_each_tile(probe, t, b, [&](const Tile& tile) {
     const int ws = tile.w_index >= 0 ? tile.w_index % 2 : 0, is = tile.in_index % 2;
@@ -561,14 +575,14 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
     if (tile.new_w) {
       const double d = dma_cycles(tile.w_loads, hw);
       din = std::max(din, w_free[ws]) + d;
-      w_full[ws] = din;
+      w_full[ws] = din + latency;
       dma_total += d;
       c.dram_bytes += bytes_of(tile.w_loads);
     }
     if (tile.new_in) {
       const double d = dma_cycles(tile.in_loads, hw);
       din = std::max(din, in_free[is]) + d;
-      in_full[is] = din;
+      in_full[is] = din + latency;
       dma_total += d;
       in_bytes_total += double(bytes_of(tile.in_loads));
       c.dram_bytes += bytes_of(tile.in_loads);
@@ -595,7 +609,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
   // Both DMA engines share one bus: the layer takes at least all its transfers back to back.
   c.compute = static_cast<uint64_t>(compute_total);
   c.dma = static_cast<uint64_t>(dma_total);
-  c.cycles = static_cast<uint64_t>(std::max(dout, dma_total));
+  c.cycles = static_cast<uint64_t>(std::max(dout + latency, dma_total));
   return c;
 }
 
