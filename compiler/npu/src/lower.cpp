@@ -699,12 +699,21 @@ void residency(Plan& p) {
       if (slot < 0) continue;
       const uint64_t bytes = align_up(g.tensors[static_cast<size_t>(t)].num_bytes(), 64);
       if (bytes > sram / 2) continue;
-      // Below the region `a` itself reads from, if any; else at the top.
-      uint64_t top = sram;
-      for (int64_t r : a.res_in)
-        if (r >= 0) top = std::min<uint64_t>(top, uint64_t(r));
-      if (bytes > top) continue;
-      const uint64_t base = top - bytes;
+      // At the top of the SRAM unless that overlaps a region `a` reads from (live while
+      // `a` writes this one); then just below it. A chain alternates between the two.
+      uint64_t base = sram - bytes, lowest = sram;
+      bool clash = false;
+      for (size_t i = 0; i < 2 && i < a.inputs.size(); ++i) {
+        if (a.res_in[i] < 0) continue;
+        const uint64_t lo = uint64_t(a.res_in[i]);
+        const uint64_t hi = lo + align_up(g.tensors[static_cast<size_t>(a.inputs[i])].num_bytes(), 64);
+        lowest = std::min(lowest, lo);
+        clash = clash || (lo < sram && base < hi);
+      }
+      if (clash) {
+        if (bytes > lowest) continue;
+        base = lowest - bytes;
+      }
       NpuOp a2 = a, b2 = b;
       a2.res_out = int64_t(base);
       a2.sram_limit = static_cast<uint32_t>(std::min<uint64_t>(a.sram_limit ? a.sram_limit : sram, base));

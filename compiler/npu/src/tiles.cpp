@@ -557,6 +557,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
   c.in_bytes = s.in;
   c.out_bytes = s.out;
   c.tiles = s.tiles;
+  if (!c.fits) return c;  // not a candidate: skip the walk
   // Walk the schedule the emitter produces: DMA_IN loads in order, each into a free slot;
   // the compute engine waits for its data and a free output slot; DMA_OUT stores in order.
   NpuOp probe = op;
