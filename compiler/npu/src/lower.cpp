@@ -389,15 +389,18 @@ NpuOp lower_one(const ir::Graph& g, size_t i) {
 
 // Candidate tilings of an operator, and the best one (by estimated cycles, then DRAM
 // bytes, then fewer tiles) among those that fit the SRAM.
+// Tile sizes that split `total` into about 1, 2, 3, 4, 6, 9, ... parts (at most
+// kMaxParts: more, smaller tiles only add per-command overhead).
+constexpr int64_t kMaxParts = 256;
 std::vector<int> divisions(int64_t total, int64_t floor_to = 1) {
   std::vector<int> v;
-  for (int64_t k = 1; k <= total; k = k < 4 ? k + 1 : k * 3 / 2) {
+  for (int64_t k = 1; k <= total && k <= kMaxParts; k = k < 4 ? k + 1 : k * 3 / 2) {
     int64_t per = (total + k - 1) / k;
     if (floor_to > 1 && per > floor_to) per = (per + floor_to - 1) / floor_to * floor_to;
     if (per >= 1 && (v.empty() || v.back() != per)) v.push_back(static_cast<int>(per));
     if (per == 1) break;
   }
-  if (v.empty() || v.back() != 1) v.push_back(1);
+  if (total <= kMaxParts && (v.empty() || v.back() != 1)) v.push_back(1);
   return v;
 }
 

@@ -99,6 +99,7 @@ std::vector<Tile> windowed_tiles(const NpuOp& op, const TileShape& t, const Base
   const int bands = ceil_div(w.out_h, t.rows), groups = ceil_div(w.out_c, t.chans);
   const auto steps = order(bands, groups, t.channels_outer);
   std::vector<Tile> tiles;
+  tiles.reserve(steps.size());
   std::vector<int64_t> in_key, w_key;
   const bool conv = op.kind == NpuKind::conv, dw = op.kind == NpuKind::dwconv;
   const int dm = dw ? w.depth_multiplier : 1;
@@ -239,6 +240,7 @@ std::vector<Tile> flat_tiles(const NpuOp& op, const TileShape& t, const Bases& b
   std::vector<Tile> tiles;
   std::vector<int64_t> in_key, w_key;
   const int64_t per = t.rows;
+  tiles.reserve(static_cast<size_t>((op.count + per - 1) / per));
   for (int64_t e0 = 0, i = 0; e0 < op.count; e0 += per, ++i) {
     Tile tile;
     const int64_t e = std::min<int64_t>(per, op.count - e0);
