@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "tessel/ir/error.hpp"
 #include "tessel/ir/verify.hpp"
 
 namespace tessel::compiler {
@@ -107,16 +108,6 @@ uint32_t crc32(const uint8_t* data, size_t n) {
   uint32_t c = 0xFFFFFFFFu;
   for (size_t i = 0; i < n; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
-}
-
-std::string hex(uint64_t v) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  do {
-    s.insert(s.begin(), digits[v & 15]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + s;
 }
 
 std::string idx(const char* list, size_t i) {

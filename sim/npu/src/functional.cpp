@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "tessel/ir/error.hpp"
 #include "tessel/kernels/conv.hpp"
 #include "tessel/kernels/elementwise.hpp"
 #include "tessel/kernels/fast_conv.hpp"
@@ -64,16 +65,6 @@ constexpr int kMaxShift = 31;
 // inputs (each at most as large as its shifted input) must stay inside int32:
 // 2 * 255 * 2^22 < 2^31 <= 2 * 255 * 2^23. TFLite uses 20 for 8-bit operands.
 constexpr int kMaxAddLeftShift = 22;
-
-std::string hex(uint64_t v) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  do {
-    s.insert(s.begin(), digits[v & 15]);
-    v >>= 4;
-  } while (v != 0);
-  return "0x" + s;
-}
 
 const char* type_name(bool is_signed) { return is_signed ? "int8" : "uint8"; }
 int32_t type_min(bool is_signed) { return is_signed ? -128 : 0; }
