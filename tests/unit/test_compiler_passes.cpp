@@ -156,7 +156,7 @@ class Builder {
 // An int8 CONV_2D with per-channel weights and bias; returns the output tensor.
 int add_conv(Builder& b, int in, int out_c, int k, int stride, int activation, const ir::Quantization& out_q,
              uint32_t seed, int batch = 1) {
-  const ir::Tensor& x = b.t(in);
+  const ir::Tensor x = b.t(in);
   const int in_c = x.shape[3];
   const float s_in = x.quant.scale[0];
   std::vector<float> ws(static_cast<size_t>(out_c)), bs(static_cast<size_t>(out_c));
