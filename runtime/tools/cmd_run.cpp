@@ -48,21 +48,44 @@ nlohmann::json print_top5(const std::string& labels_file, const ir::Tensor& t, c
   return top5;
 }
 
-// The NPU backend: compile for --arch, run on the simulated NPU (CPU-fallback segments on
-// the cpu kernels), check every output against the reference kernels byte for byte, and
-// compare with the cpu backend's wall time for the same inputs.
+ir::Tensor tensor_of(const compiler::TensorEntry& e) {
+  ir::Tensor t;
+  t.name = e.name;
+  t.dtype = e.dtype;
+  t.shape = e.shape;
+  t.quant = e.quant;
+  return t;
+}
+
+// The NPU backend: compile for --arch (or load a compiled .tsl), run on the simulated NPU
+// (CPU-fallback segments on the cpu kernels), check every output against the reference
+// kernels byte for byte, and compare with the cpu backend's wall time for the same inputs.
+// A .tsl carries no model graph: then there is no reference check and no cpu timing.
 int run_npu(const RunOptions& o) {
-  const ir::Graph graph = load_model(o.model);
+  const bool loadable_file = io::ends_with(o.model, ".tsl");
   const sim::npu::NpuConfig hw = sim::npu::load_npu_preset_or_file(o.arch);
-  const compiler::CompileResult compiled = compiler::compile(graph, hw);
+  std::unique_ptr<ir::Graph> graph;
+  compiler::CompileResult compiled;
+  if (loadable_file) {
+    compiled.loadable = compiler::load_loadable(o.model);
+  } else {
+    graph = std::make_unique<ir::Graph>(load_model(o.model));
+    compiled = compiler::compile(*graph, hw);
+  }
   npu::SimRunner runner(compiled.loadable, hw, o.threads);
-  cpu::Executor ref(graph, cpu::ref_registry(), 1);
-  cpu::Executor fast(graph, cpu::cpu_registry(), o.threads);
-  const auto inputs = make_inputs(ref, o.inputs);
+  std::unique_ptr<cpu::Executor> ref, fast;
+  if (graph) {
+    ref = std::make_unique<cpu::Executor>(*graph, cpu::ref_registry(), 1);
+    fast = std::make_unique<cpu::Executor>(*graph, cpu::cpu_registry(), o.threads);
+  }
+  std::vector<ir::Tensor> in_tensors, out_tensors;
+  for (size_t i = 0; i < runner.num_inputs(); ++i) in_tensors.push_back(tensor_of(runner.input(i)));
+  for (size_t i = 0; i < runner.num_outputs(); ++i) out_tensors.push_back(tensor_of(runner.output(i)));
+  const auto inputs = make_inputs(in_tensors, o.inputs);
   for (size_t i = 0; i < inputs.size(); ++i) {
     runner.set_input(i, inputs[i].data(), inputs[i].size());
-    ref.set_input(i, inputs[i].data(), inputs[i].size());
-    fast.set_input(i, inputs[i].data(), inputs[i].size());
+    if (ref) ref->set_input(i, inputs[i].data(), inputs[i].size());
+    if (fast) fast->set_input(i, inputs[i].data(), inputs[i].size());
   }
   if (!o.trace.empty()) runner.set_trace(o.trace);
   npu::RunResult res;
@@ -70,21 +93,25 @@ int run_npu(const RunOptions& o) {
   for (int r = 0; r < o.repeat; ++r) {
     res = runner.run();
     sim_ms.push_back(res.sim_wall_ms);
-    fast.reset_state();
+    if (!fast) continue;
+    fast->reset_state();
     const auto t0 = std::chrono::steady_clock::now();
-    fast.run();
+    fast->run();
     cpu_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  ref.reset_state();
-  ref.run();
-  bool match = res.outputs.size() == ref.num_outputs();
-  for (size_t i = 0; match && i < res.outputs.size(); ++i)
-    match = res.outputs[i].size() == ref.output_bytes(i) &&
-            std::equal(res.outputs[i].begin(), res.outputs[i].end(), ref.output_data(i));
+  bool match = true;
+  if (ref) {
+    ref->reset_state();
+    ref->run();
+    match = res.outputs.size() == ref->num_outputs();
+    for (size_t i = 0; match && i < res.outputs.size(); ++i)
+      match = res.outputs[i].size() == ref->output_bytes(i) &&
+              std::equal(res.outputs[i].begin(), res.outputs[i].end(), ref->output_data(i));
+  }
   const auto counter = [&](isa::Perf p) { return res.counters[static_cast<size_t>(p)]; };
   const uint64_t macs = counter(isa::Perf::kMacs);
   const double util = res.npu_cycles ? double(macs) / (double(res.npu_cycles) * double(hw.macs_per_cycle())) : 0.0;
-  const double sim_med = median(sim_ms), cpu_med = median(cpu_ms);
+  const double sim_med = median(sim_ms), cpu_med = cpu_ms.empty() ? 0.0 : median(cpu_ms);
   // Roofline of a layer: max(MACs / array MACs per cycle, compulsory DRAM bytes / bytes per
   // cycle of the slower of the DRAM and the NPU's bus).
   const double bytes_per_cycle =
@@ -94,7 +121,8 @@ int run_npu(const RunOptions& o) {
   uint64_t finished = 0;  // latest end of the layers so far
   for (size_t i = 0; i < res.layers.size(); ++i) {
     const npu::LayerTiming& l = res.layers[i];
-    const nlohmann::json& c = compiled.report["layers"][i];
+    const nlohmann::json c = graph ? compiled.report["layers"][i]
+                                   : nlohmann::json{{"target", l.bound.empty() ? "cpu" : "npu"}};
     // The cycles this layer adds to the timeline: from the end of everything before it to
     // its own end (its span, `span_cycles`, also covers work overlapped with its neighbours).
     const uint64_t exclusive = l.cycles == 0 || l.last_cycle <= finished ? 0 : l.last_cycle - finished;
@@ -103,29 +131,35 @@ int run_npu(const RunOptions& o) {
                         {"span_cycles", l.cycles}, {"first_cycle", l.first_cycle}, {"last_cycle", l.last_cycle},
                         {"macs", l.macs}, {"dram_bytes", l.dram_bytes}, {"bound", l.bound},
                         {"estimated_cycles", l.estimated_cycles}};
-    if (c["target"] == "npu") {
+    if (c["target"] == "npu" && c.contains("macs")) {
       const double roof = std::max(double(c["macs"].get<uint64_t>()) / double(hw.macs_per_cycle()),
                                    double(c["compulsory_dram_bytes"].get<uint64_t>()) / bytes_per_cycle);
       j["roofline_cycles"] = roof;
       roofline_sum += roof;
-    } else {
+    } else if (c.contains("reason")) {
       j["reason"] = c["reason"];
     }
     layers.push_back(j);
   }
   std::printf("model: %s\nbackend: npu (simulated %s, %u MHz)\n", o.model.c_str(), hw.name.c_str(), hw.clock_mhz);
-  std::printf("outputs bit-exact with the reference kernels: %s\n", match ? "yes" : "NO");
+  if (ref)
+    std::printf("outputs bit-exact with the reference kernels: %s\n", match ? "yes" : "NO");
+  else
+    std::printf("outputs bit-exact with the reference kernels: not checked (a .tsl has no model graph)\n");
   std::printf("npu latency: %llu cycles = %.3f ms at %u MHz; MAC utilization %.1f %%\n",
               static_cast<unsigned long long>(res.npu_cycles), res.npu_ms, hw.clock_mhz, 100 * util);
   std::printf("dram: %llu bytes read, %llu bytes written\n",
               static_cast<unsigned long long>(counter(isa::Perf::kDramReadBytes)),
               static_cast<unsigned long long>(counter(isa::Perf::kDramWriteBytes)));
-  std::printf("cpu backend on this host: %.3f ms; npu/cpu time ratio %.3f; simulation wall time %.1f ms "
-              "(median of %d)\n",
-              cpu_med, cpu_med > 0 ? res.npu_ms / cpu_med : 0.0, sim_med, o.repeat);
+  if (fast)
+    std::printf("cpu backend on this host: %.3f ms; npu/cpu time ratio %.3f; simulation wall time %.1f ms "
+                "(median of %d)\n",
+                cpu_med, cpu_med > 0 ? res.npu_ms / cpu_med : 0.0, sim_med, o.repeat);
+  else
+    std::printf("simulation wall time %.1f ms (median of %d)\n", sim_med, o.repeat);
   nlohmann::json outputs = nlohmann::json::array();
   for (size_t i = 0; i < res.outputs.size(); ++i) {
-    const ir::Tensor& t = ref.output_tensor(i);
+    const ir::Tensor& t = out_tensors.at(i);
     nlohmann::json out = {{"index", i}, {"name", t.name}, {"dtype", ir::dtype_name(t.dtype)}, {"shape", shape_json(t)}};
     if (!o.output_prefix.empty()) {
       const std::string path = o.output_prefix + "." + std::to_string(i) + ".bin";
@@ -135,21 +169,21 @@ int run_npu(const RunOptions& o) {
     outputs.push_back(out);
   }
   const nlohmann::json top5 =
-      res.outputs.empty() ? nlohmann::json::array() : print_top5(o.labels, ref.output_tensor(0), res.outputs[0].data());
+      res.outputs.empty() ? nlohmann::json::array() : print_top5(o.labels, out_tensors.at(0), res.outputs[0].data());
   if (!o.report.empty()) {
     nlohmann::json report = {{"model", o.model},
                              {"backend", "npu"},
                              {"arch", hw.name},
                              {"threads", o.threads},
                              {"repeat", o.repeat},
-                             {"outputs_match_reference", match},
+                             {"outputs_match_reference", ref ? nlohmann::json(match) : nlohmann::json(nullptr)},
                              {"npu_cycles", res.npu_cycles},
                              {"npu_ms", res.npu_ms},
                              {"clock_mhz", hw.clock_mhz},
                              {"mac_utilization", util},
                              {"dram_read_bytes", counter(isa::Perf::kDramReadBytes)},
                              {"dram_write_bytes", counter(isa::Perf::kDramWriteBytes)},
-                             {"cpu_wall_ms", cpu_med},
+                             {"cpu_wall_ms", fast ? nlohmann::json(cpu_med) : nlohmann::json(nullptr)},
                              {"sim_wall_ms", sim_med},
                              {"sim_wall_ms_runs", sim_ms},
                              {"wall_ms", sim_med},
@@ -216,7 +250,7 @@ int run(const RunOptions& o) {
 void add_run_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model and write its outputs");
-  cmd->add_option("model", o->model, "Model file (.tflite)")->required();
+  cmd->add_option("model", o->model, "Model file (.tflite; for --backend npu also a compiled .tsl)")->required();
   cmd->add_option("--backend", o->backend,
                   "ref (reference kernels), cpu (fast exact kernels) or npu (compiled, on the simulated NPU)")
       ->check(CLI::IsMember({"ref", "cpu", "npu"}));

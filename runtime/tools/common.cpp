@@ -22,12 +22,19 @@ const cpu::OpRegistry& registry_for(const std::string& backend) {
 
 std::vector<std::vector<uint8_t>> make_inputs(const cpu::Executor& ex,
                                               const std::vector<std::string>& files) {
-  if (files.size() > ex.num_inputs())
+  std::vector<ir::Tensor> tensors;
+  for (size_t i = 0; i < ex.num_inputs(); ++i) tensors.push_back(ex.input_tensor(i));
+  return make_inputs(tensors, files);
+}
+
+std::vector<std::vector<uint8_t>> make_inputs(const std::vector<ir::Tensor>& tensors,
+                                              const std::vector<std::string>& files) {
+  if (files.size() > tensors.size())
     throw Error(std::to_string(files.size()) + " --input files given, the model has " +
-                std::to_string(ex.num_inputs()) + " inputs");
+                std::to_string(tensors.size()) + " inputs");
   std::vector<std::vector<uint8_t>> inputs;
-  for (size_t i = 0; i < ex.num_inputs(); ++i) {
-    const ir::Tensor& t = ex.input_tensor(i);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const ir::Tensor& t = tensors[i];
     if (i >= files.size()) {
       inputs.push_back(io::xorshift_bytes(1, static_cast<size_t>(t.num_elements()), ir::dtype_size(t.dtype)));
       continue;

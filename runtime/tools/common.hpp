@@ -23,6 +23,9 @@ const cpu::OpRegistry& registry_for(const std::string& backend);
 // xorshift pattern with seed 1.
 std::vector<std::vector<uint8_t>> make_inputs(const cpu::Executor& ex,
                                               const std::vector<std::string>& files);
+// The same for a model known by its input tensors only (e.g. a compiled loadable).
+std::vector<std::vector<uint8_t>> make_inputs(const std::vector<ir::Tensor>& tensors,
+                                              const std::vector<std::string>& files);
 
 // Median of a non-empty sample.
 double median(std::vector<double> v);

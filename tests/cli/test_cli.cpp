@@ -267,6 +267,19 @@ TEST_CASE("tessel compile, disasm and run --backend npu on MobileNetV2", "[cli]"
   const auto t = nlohmann::json::parse(slurp(trace));
   CHECK(t.dump().find("MobilenetV2/Conv/Relu6") != std::string::npos);
 
+  // A compiled .tsl runs directly (no model graph: no reference check), on its own
+  // configuration only.
+  const Result rt = tessel("run " + tsl + " --backend npu --arch ethos-u55-256 --report " + (dir / "rt.json").string());
+  INFO(rt.out);
+  CHECK(rt.status == 0);
+  CHECK_THAT(rt.out, Catch::Contains("not checked (a .tsl has no model graph)"));
+  const auto jt = nlohmann::json::parse(slurp(dir / "rt.json"));
+  CHECK(jt["outputs_match_reference"].is_null());
+  CHECK(jt["npu_cycles"].get<uint64_t>() > 0);
+  const Result wrong = tessel("run " + tsl + " --backend npu --arch default");
+  CHECK(wrong.status == 1);
+  CHECK_THAT(wrong.out, Catch::Contains("model compiled for 'ethos-u55-256'") && Catch::Contains("the device is 'default'"));
+
   // A loadable is refused on another configuration, and a corrupt one is reported.
   const Result bad_model = tessel("compile " + model("coral_mobilenet_v2_1.0_224_quant") + " --arch no-such -o " + tsl);
   CHECK(bad_model.status == 1);
