@@ -51,6 +51,7 @@
 #include <variant>
 #include <vector>
 
+#include "op_test_util.hpp"
 #include "plan.hpp"
 #include "tessel/compiler/compile.hpp"
 #include "tessel/compiler/loadable.hpp"
@@ -92,21 +93,8 @@ ir::Quantization qaxis(std::vector<float> scales, int axis) {
 // An integer attribute (AttrValue from a plain int would be ambiguous).
 ir::AttrValue I(int64_t v) { return ir::AttrValue{v}; }
 
-template <typename T>
-std::vector<T> random_values(size_t n, int64_t lo, int64_t hi, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int64_t> d(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(d(rng));
-  return v;
-}
-
-template <typename T>
-std::vector<uint8_t> as_bytes(const std::vector<T>& v) {
-  std::vector<uint8_t> b(v.size() * sizeof(T));
-  if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
-  return b;
-}
+using tessel::test::as_bytes;
+using tessel::test::random_values;
 
 // A small graph under construction (tensors, operators, inputs, outputs).
 class Builder {

@@ -566,7 +566,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
   for (int i = 0; i < 2; ++i) probe.w_slot[i] = probe.in_slot[i] = probe.out_slot[i] = 0;
   Bases b;
   b.in.assign(op.inputs.size(), 0);
-  double din = 0, eng = 0, dout = 0, in_bytes_total = 0, dma_total = 0;
+  double din = 0, eng = 0, dout = 0, dma_total = 0;
   double w_full[2] = {0, 0}, w_free[2] = {0, 0}, in_full[2] = {0, 0}, in_free[2] = {0, 0};
   double out_free[2] = {0, 0};
   double compute_total = 0;
@@ -587,7 +587,6 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
       din = std::max(din, in_free[is]) + d;
       in_full[is] = din + latency;
       dma_total += d;
-      in_bytes_total += double(bytes_of(tile.in_loads));
       c.dram_bytes += bytes_of(tile.in_loads);
     }
     double ready = std::max(in_full[is], tile.w_index >= 0 ? w_full[ws] : 0.0);
@@ -608,7 +607,6 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
     c.dram_bytes += bytes_of(tile.stores);
     ++index;
   });
-  (void)in_bytes_total;
   // Both DMA engines share one bus: the layer takes at least all its transfers back to back.
   c.compute = static_cast<uint64_t>(compute_total);
   c.dma = static_cast<uint64_t>(dma_total);
