@@ -147,10 +147,13 @@ void Device::write_reg(uint32_t offset, uint32_t value) {
     case TESSEL_REG_RING_SIZE: ring_size_ = value; return;
     case TESSEL_REG_RING_TAIL: ring_tail_ = value; return;
     case TESSEL_REG_DOORBELL: try_start_job(); return;
-    case TESSEL_REG_IRQ_MASK: irq_mask_ = value & 0xFu; update_irq(); return;
+    case TESSEL_REG_IRQ_MASK: irq_mask_ = value & 0x1Fu; update_irq(); return;
     case TESSEL_REG_IRQ_CLEAR: irq_status_ &= ~value; update_irq(); return;
     case TESSEL_REG_SOFT_RESET:
       if (value & 1u) reset_state();
+      return;
+    case TESSEL_REG_MMU_FLUSH:
+      if (value & 1u) mmu_.flush();
       return;
     default: break;
   }
@@ -204,6 +207,7 @@ void Device::reset_state() {
   ++epoch_;
   for (auto& e : engines_) e = EngineState{};
   hang_engine_ = {};
+  dma_error_engine_ = {};
   std::fill(semaphores_.begin(), semaphores_.end(), 0);
   std::fill(sem_signaler_.begin(), sem_signaler_.end(), 0);
   ring_head_ = ring_tail_ = 0;
@@ -234,10 +238,12 @@ void Device::halt(isa::ErrorCode code, uint32_t engine, uint32_t offset, uint32_
   error_offset_ = offset;
   fault_addr_ = fault_addr;
   last_error_ = why;
-  set_irq(code == isa::ErrorCode::kMmuFault ? TESSEL_IRQ_STATUS_MMU_FAULT_MASK
-                                                << TESSEL_IRQ_STATUS_MMU_FAULT_SHIFT
-                                          : TESSEL_IRQ_STATUS_CMD_ERROR_MASK
-                                                << TESSEL_IRQ_STATUS_CMD_ERROR_SHIFT);
+  uint32_t cause = TESSEL_IRQ_STATUS_CMD_ERROR_MASK << TESSEL_IRQ_STATUS_CMD_ERROR_SHIFT;
+  if (code == isa::ErrorCode::kMmuFault)
+    cause = TESSEL_IRQ_STATUS_MMU_FAULT_MASK << TESSEL_IRQ_STATUS_MMU_FAULT_SHIFT;
+  if (code == isa::ErrorCode::kDmaError)
+    cause = TESSEL_IRQ_STATUS_DMA_ERROR_MASK << TESSEL_IRQ_STATUS_DMA_ERROR_SHIFT;
+  set_irq(cause);
 }
 
 // ---------------------------------------------------------------------------------- jobs
@@ -384,6 +390,7 @@ bool Device::retire_barrier() {
   rec.engine = kCpEngine;
   rec.opcode = opcode_of(barrier_.cmd);
   rec.job_id = job_id_;
+  rec.context = job_context_;
   rec.offset = barrier_.offset;
   rec.start_cycle = rec.end_cycle = now_;
   for (auto* o : observers_) o->on_command(rec);
@@ -518,6 +525,11 @@ void Device::start_dma(uint32_t e) {
       }
     }
   }
+  if (dma_error_engine_[e]) {  // fault injection: the first burst comes back with an error
+    dma_error_engine_[e] = false;
+    return halt(isa::ErrorCode::kDmaError, e, s.current.offset, c.dram_addr,
+                "injected DMA error: the memory system failed the transfer");
+  }
   // Functional effect, then the bursts (whole, burst-aligned; consecutive segments that
   // share a burst fetch it once). The MMU walks pages in order ahead of the transfer, so
   // a burst can issue once its own page is translated: walks overlap earlier pages' data.
@@ -564,6 +576,7 @@ void Device::finish_command(uint32_t e, uint64_t end_cycle) {
   rec.engine = e;
   rec.opcode = opcode_of(s.current.cmd);
   rec.job_id = job_id_;
+  rec.context = job_context_;
   rec.offset = s.current.offset;
   rec.start_cycle = s.start;
   rec.end_cycle = end_cycle;

@@ -1,5 +1,8 @@
 #include "tessel/sim/npu/memory.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -7,8 +10,20 @@
 
 namespace tessel::sim::npu {
 
-PhysicalMemory::PhysicalMemory(uint64_t size_bytes)
-    : size_(size_bytes), chunks_((size_bytes + kChunk - 1) >> kChunkShift) {}
+PhysicalMemory::PhysicalMemory(uint64_t size_bytes) : size_(size_bytes) {
+  if (size_ == 0) return;
+  void* p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    throw Error("cannot reserve " + std::to_string(size_ >> 20) +
+                " MiB of host address space for the device memory");
+  }
+  base_ = static_cast<uint8_t*>(p);
+}
+
+PhysicalMemory::~PhysicalMemory() {
+  if (base_ != nullptr) ::munmap(base_, static_cast<size_t>(size_));
+}
 
 void PhysicalMemory::check(uint64_t addr, uint64_t n, const char* what) const {
   if (!contains(addr, n)) {
@@ -23,31 +38,17 @@ void PhysicalMemory::check(uint64_t addr, uint64_t n, const char* what) const {
 
 void PhysicalMemory::read(uint64_t addr, void* dst, size_t n) const {
   check(addr, n, "read");
-  auto* out = static_cast<uint8_t*>(dst);
-  while (n > 0) {
-    const uint64_t chunk = addr >> kChunkShift, off = addr & (kChunk - 1);
-    const size_t len = static_cast<size_t>(std::min<uint64_t>(n, kChunk - off));
-    if (chunks_[chunk]) {
-      std::memcpy(out, chunks_[chunk].get() + off, len);
-    } else {
-      std::memset(out, 0, len);
-    }
-    out += len, addr += len, n -= len;
-  }
+  if (n != 0) std::memcpy(dst, base_ + addr, n);
 }
 
 void PhysicalMemory::write(uint64_t addr, const void* src, size_t n) {
   check(addr, n, "write");
-  const auto* in = static_cast<const uint8_t*>(src);
-  while (n > 0) {
-    const uint64_t chunk = addr >> kChunkShift, off = addr & (kChunk - 1);
-    const size_t len = static_cast<size_t>(std::min<uint64_t>(n, kChunk - off));
-    if (!chunks_[chunk]) {
-      chunks_[chunk].reset(new uint8_t[kChunk]());
-    }
-    std::memcpy(chunks_[chunk].get() + off, in, len);
-    in += len, addr += len, n -= len;
-  }
+  if (n != 0) std::memcpy(base_ + addr, src, n);
+}
+
+uint8_t* PhysicalMemory::host_ptr(uint64_t addr, uint64_t n) {
+  check(addr, n, "mapping");
+  return base_ + addr;
 }
 
 uint32_t PhysicalMemory::read_u32(uint64_t addr) const {

@@ -71,6 +71,10 @@ class Device {
   uint64_t now() const { return now_; }
   // True while there is work that time can advance (a job running or queued in the ring).
   bool busy() const;
+  // True while a job is running (STATUS.BUSY): a job entered the ring and the doorbell
+  // (or the end of the previous job) started it. A host that advances time only while
+  // this holds keeps idle gaps out of the device's clock.
+  bool job_running() const { return job_active_; }
   // True when busy but no event can ever happen (e.g. every queue waits on a semaphore
   // nobody will signal): the device hangs as hardware would; a driver's timeout sees it.
   bool hung() const { return hung_; }
@@ -92,6 +96,11 @@ class Device {
   // Why the device halted, in words (ERROR_STATUS has the code).
   const std::string& last_error() const { return last_error_; }
   void add_observer(INpuObserver* observer) { observers_.push_back(observer); }
+  void remove_observer(INpuObserver* observer) {
+    for (size_t i = 0; i < observers_.size(); ++i) {
+      if (observers_[i] == observer) observers_.erase(observers_.begin() + static_cast<long>(i--));
+    }
+  }
   void set_trace_window(uint64_t cycles) { trace_window_ = cycles == 0 ? 1 : cycles; }
   const mem::MemorySystem& memory_system() const { return *dram_; }
   uint8_t* sram() { return sram_.data(); }
@@ -99,6 +108,13 @@ class Device {
   FunctionalUnit& functional() { return *functional_; }
   // Fault injection for driver tests: the engine's next command never completes.
   void inject_hang(isa::Engine engine) { hang_engine_[static_cast<uint32_t>(engine)] = true; }
+  // Fault injection: the engine's next DMA command fails (ERROR_CODE DMA_ERROR, FAULT_ADDR
+  // = its dram_addr) before moving any byte. Only DMA_IN/DMA_OUT; others are ignored.
+  // Both injections are cleared by SOFT_RESET.
+  void inject_dma_error(isa::Engine engine) {
+    const auto e = static_cast<uint32_t>(engine);
+    if (e < 2) dma_error_engine_[e] = true;
+  }
 
  private:
   struct Queued {
@@ -185,6 +201,7 @@ class Device {
 
   std::array<EngineState, kEngines> engines_;
   std::array<bool, kEngines> hang_engine_{};
+  std::array<bool, kEngines> dma_error_engine_{};
   std::vector<uint32_t> semaphores_;
   std::vector<uint32_t> sem_signaler_;  // engine of the last SEM_SIGNAL per semaphore
   uint64_t now_ = 0;

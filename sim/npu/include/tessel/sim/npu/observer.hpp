@@ -12,6 +12,7 @@ struct CommandRecord {
   uint32_t engine = 0;       // isa::Engine, or 4 for the command processor (FENCE/END)
   uint8_t opcode = 0;
   uint32_t job_id = 0;
+  uint32_t context = 0;       // MMU context of the job
   uint32_t offset = 0;       // byte offset of the command in the job's buffer
   uint64_t start_cycle = 0;
   uint64_t end_cycle = 0;
