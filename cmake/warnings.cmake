@@ -2,7 +2,7 @@
 # warning set (and -Werror when TESSEL_WERROR is on, as in CI).
 add_library(tessel_warnings INTERFACE)
 target_compile_options(tessel_warnings INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
+  -Wall -Wextra -Wpedantic -Wshadow $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor> -Wcast-align -Wunused
   -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
   $<$<BOOL:${TESSEL_WERROR}>:-Werror>
   # GCC 12 at -O3 reports maybe-uninitialized inside std::vector copies of aggregates
