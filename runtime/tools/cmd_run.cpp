@@ -19,7 +19,7 @@ namespace tessel::tools {
 namespace {
 struct RunOptions {
   std::string model;
-  std::string backend = "cpu";
+  std::string backend = "npu";  // the default since the driver/runtime landed (issue 5)
   std::vector<std::string> inputs;
   std::string output_prefix;
   std::string report;
@@ -186,6 +186,13 @@ int run_npu(const RunOptions& o) {
                              {"cpu_wall_ms", fast ? nlohmann::json(cpu_med) : nlohmann::json(nullptr)},
                              {"sim_wall_ms", sim_med},
                              {"sim_wall_ms_runs", sim_ms},
+                             {"device", "sim://" + o.arch},
+                             {"npu_vs_cpu_time", fast && cpu_med > 0 ? nlohmann::json(res.npu_ms / cpu_med)
+                                                                     : nlohmann::json(nullptr)},
+                             {"sim_vs_cpu_time", fast && cpu_med > 0 ? nlohmann::json(sim_med / cpu_med)
+                                                                     : nlohmann::json(nullptr)},
+                             {"npu_cycles_per_host_second",
+                              sim_med > 0 ? double(res.npu_cycles) / (sim_med / 1e3) : 0.0},
                              {"wall_ms", sim_med},
                              {"roofline_cycles", roofline_sum},
                              {"layers", layers},
@@ -252,7 +259,8 @@ void add_run_command(CLI::App& app, Action& action) {
   CLI::App* cmd = app.add_subcommand("run", "Run a model and write its outputs");
   cmd->add_option("model", o->model, "Model file (.tflite; for --backend npu also a compiled .tsl)")->required();
   cmd->add_option("--backend", o->backend,
-                  "ref (reference kernels), cpu (fast exact kernels) or npu (compiled, on the simulated NPU)")
+                  "npu (default: compiled, through the driver on the simulated NPU), ref (reference "
+                  "kernels) or cpu (fast exact kernels)")
       ->check(CLI::IsMember({"ref", "cpu", "npu"}));
   cmd->add_option("--arch", o->arch, "npu backend: NPU preset (see `tessel presets`) or config YAML file");
   cmd->add_option("--trace", o->trace, "npu backend: write a Chrome/Perfetto trace (JSON) here");

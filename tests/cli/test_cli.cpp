@@ -267,6 +267,22 @@ TEST_CASE("tessel compile, disasm and run --backend npu on MobileNetV2", "[cli]"
   const auto t = nlohmann::json::parse(slurp(trace));
   CHECK(t.dump().find("MobilenetV2/Conv/Relu6") != std::string::npos);
 
+  // The trace has one track per engine, DRAM bandwidth counters and per-layer spans.
+  bool dram_counter = false;
+  for (const auto& e : t.at("traceEvents")) dram_counter |= e.contains("ph") && e.at("ph") == "C";
+  CHECK(dram_counter);
+  // The default backend is the NPU (through the driver); the report names the device
+  // and the ratios.
+  const Result def = tessel("run " + model("tflm_person_detect") + " --report " + (dir / "def.json").string());
+  INFO(def.out);
+  REQUIRE(def.status == 0);
+  const auto jd = nlohmann::json::parse(slurp(dir / "def.json"));
+  CHECK(jd["backend"] == "npu");
+  CHECK(jd["device"] == "sim://default");
+  CHECK(jd["outputs_match_reference"] == true);
+  CHECK(jd["sim_vs_cpu_time"].get<double>() > 0.0);
+  CHECK(jd["npu_cycles_per_host_second"].get<double>() > 0.0);
+
   // A compiled .tsl runs directly (no model graph: no reference check), on its own
   // configuration only.
   const Result rt = tessel("run " + tsl + " --backend npu --arch ethos-u55-256 --report " + (dir / "rt.json").string());

@@ -1,21 +1,14 @@
 #pragma once
-// Runs a compiled loadable on the simulated NPU: the NPU segments as jobs on a
-// sim::npu::Device, the CPU-fallback segments on the CPU kernels (the `cpu` registry), in
-// the loadable's step order, and reports outputs, device cycles, counters and per-layer
-// timing.
+// Runs a compiled loadable on a simulated NPU through the driver and the runtime
+// (tessel/runtime/runtime.hpp), one inference per run(), each on a fresh device.
 //
-// Memory. Every region of the loadable is mapped at its fixed NPU virtual address
-// (SimpleHost::map_at): constant regions read-only with their data, the arena writable
-// and zeroed. Tensors that cross a step boundary live in device memory at their tensor
-// table offsets; a CPU segment reads its inputs from there and writes its outputs back,
-// as a driver sharing memory with the NPU would.
-//
-// Runs are independent and reproducible. Each run() starts from a device in its power-on
-// state (a fresh Device: DRAM banks closed, refresh phase 0, TLB empty, arena zeroed), so
-// the same inputs give the same outputs and the same cycle counts every time. (A single
-// long-lived device would carry DRAM row-buffer and refresh state from one run into the
-// next and make cycle counts drift by a few cycles.) CPU segments with state tensors
-// (LSTM/SVDF) do keep their state across runs, as the model defines.
+// Runs are independent and reproducible. Each run() opens a device in its power-on state
+// (DRAM banks closed, refresh phase 0, TLB empty, fresh memory) and loads the model on
+// it, so the same inputs give the same outputs and the same cycle counts every time (a
+// long-lived device carries DRAM row-buffer and refresh state from one run into the
+// next and makes cycle counts drift by a few cycles). The same holds for CPU segments
+// with state tensors (LSTM/SVDF): every run starts from the model's initial state. For a
+// long-lived device shared by models, use tessel::rt::Device and tessel::rt::Model.
 //
 // Time. The NPU timeline of a run is device cycles from 0; CPU segments take no NPU time
 // (the device is idle while the host computes), so npu_cycles is the sum of the NPU jobs'
@@ -28,38 +21,14 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "tessel/compiler/loadable.hpp"
+#include "tessel/runtime/runtime.hpp"
 #include "tessel/sim/npu/config.hpp"
-#include "tessel/sim/npu/device.hpp"
 
 namespace tessel::npu {
 
-// One entry per Loadable::layers entry, in the same order.
-struct LayerTiming {
-  std::string name, op;
-  // NPU timeline (cycles since the run's first job started): the earliest start and the
-  // latest end of the layer's commands; cycles = last - first. All 0 for a layer without
-  // commands (folded away or run on the CPU).
-  uint64_t first_cycle = 0, last_cycle = 0, cycles = 0;
-  uint64_t busy[4] = {0, 0, 0, 0};  // per isa::Engine: cycles its commands occupied it
-  uint64_t macs = 0;                // as executed by the device (useful MACs)
-  uint64_t dram_bytes = 0;          // moved by its DMA commands (whole bursts)
-  std::string bound;                // the compiler's verdict ("compute", "memory", "")
-  uint64_t estimated_cycles = 0;    // the compiler's cost-model estimate
-};
-
-struct RunResult {
-  std::vector<std::vector<uint8_t>> outputs;  // model outputs in order, dense bytes
-  uint64_t npu_cycles = 0;       // sum over NPU segments of device cycles
-  double npu_ms = 0;             // npu_cycles at the configuration's clock
-  sim::npu::Counters counters{}; // summed over segments, indexed by isa::Perf
-  std::vector<LayerTiming> layers;
-  double cpu_segment_ms = 0;     // host wall time in CPU segments (with their copies)
-  double sim_wall_ms = 0;        // host wall time of the whole run()
-  nlohmann::json stats;          // Device::stats_json() after the run
-};
+using LayerTiming = rt::LayerTiming;
+using RunResult = rt::RunResult;
 
 class SimRunner {
  public:
