@@ -664,6 +664,12 @@ TEST_CASE("a Chrome trace names spans after layers", "[runner][trace]") {
   }
   CHECK(names == std::set<std::string>{"conv_a", "conv_b"});
   CHECK(commands == 2 * 5);  // per conv layer: three loads, the convolution, the store
+  // One async span per layer on the layers track, begin and end.
+  std::set<std::string> layer_spans;
+  for (const auto& e : j.at("traceEvents")) {
+    if (e.at("ph") == "b" && e.at("cat") == "layer") layer_spans.insert(e.at("name").get<std::string>());
+  }
+  CHECK(layer_spans == std::set<std::string>{"conv_a", "conv_b"});
   f.close();
   // The trace is of the next run only.
   std::remove(path.c_str());

@@ -324,6 +324,16 @@ struct Model::Impl {
     return c.handle;
   }
 
+  // One span per layer that ran on the NPU, on the trace's "layers" track.
+  static void add_layer_spans(sim::npu::ChromeTraceWriter& trace, const RunResult& r,
+                              uint64_t origin) {
+    for (const LayerTiming& t : r.layers) {
+      if (t.last_cycle == 0) continue;  // no commands (CPU or folded away)
+      trace.add_layer(t.name, t.op, origin + t.first_cycle, origin + t.last_cycle, t.macs,
+                      t.dram_bytes);
+    }
+  }
+
   [[noreturn]] void fail_job(uint32_t segment, const tessel_job_status_args& st,
                              long last_layer) const;
   void run_npu(uint32_t segment, RunResult& result, Collector& collector);
@@ -506,6 +516,7 @@ RunResult Model::Impl::run() {
     // The trace of a failed run is the most useful one; a failure to write it must not
     // hide the run's own error.
     if (trace) {
+      add_layer_spans(*trace, result, origin);
       try {
         trace->write(path);
       } catch (const Error&) {
@@ -513,7 +524,10 @@ RunResult Model::Impl::run() {
     }
     throw;
   }
-  if (trace) trace->write(path);
+  if (trace) {
+    add_layer_spans(*trace, result, origin);
+    trace->write(path);
+  }
 
   for (uint32_t o : loadable.outputs) {
     const TensorEntry& t = loadable.tensors[o];

@@ -12,7 +12,8 @@ namespace {
 
 constexpr uint32_t kJobTrack = 5;
 constexpr uint32_t kDramTrack = 6;
-const char* const kTrackNames[] = {"DMA_IN", "DMA_OUT", "MAC", "VEC", "CP", "jobs"};
+constexpr uint32_t kLayerTrack = 7;
+const char* const kTrackNames[] = {"DMA_IN", "DMA_OUT", "MAC", "VEC", "CP", "jobs", "DRAM", "layers"};
 
 }  // namespace
 
@@ -64,10 +65,32 @@ void ChromeTraceWriter::on_dram_window(uint64_t start_cycle, uint64_t end_cycle,
   events_.push_back(zero.dump());
 }
 
+void ChromeTraceWriter::add_layer(const std::string& name, const std::string& op,
+                                  uint64_t start_cycle, uint64_t end_cycle, uint64_t macs,
+                                  uint64_t dram_bytes) {
+  const uint64_t id = next_layer_id_++;
+  nlohmann::json b = {{"name", name},
+                      {"cat", "layer"},
+                      {"ph", "b"},
+                      {"id", id},
+                      {"pid", 1},
+                      {"tid", kLayerTrack},
+                      {"ts", us(start_cycle)},
+                      {"args",
+                       {{"op", op},
+                        {"cycles", end_cycle - start_cycle},
+                        {"macs", macs},
+                        {"dram_bytes", dram_bytes}}}};
+  events_.push_back(b.dump());
+  nlohmann::json e = {{"name", name}, {"cat", "layer"}, {"ph", "e"}, {"id", id},
+                      {"pid", 1},     {"tid", kLayerTrack}, {"ts", us(end_cycle)}};
+  events_.push_back(e.dump());
+}
+
 std::string ChromeTraceWriter::json() const {
   std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
   out += R"({"name":"process_name","ph":"M","pid":1,"args":{"name":"Tessel NPU"}})";
-  for (uint32_t t = 0; t < 6; ++t) {
+  for (uint32_t t = 0; t < 8; ++t) {
     out += ",\n";
     out += nlohmann::json({{"name", "thread_name"},
                            {"ph", "M"},

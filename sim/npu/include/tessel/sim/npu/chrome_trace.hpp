@@ -28,6 +28,12 @@ class ChromeTraceWriter final : public INpuObserver {
   void on_dram_window(uint64_t start_cycle, uint64_t end_cycle, uint64_t read_bytes,
                       uint64_t write_bytes) override;
 
+  // A model layer's span [start_cycle, end_cycle) on the "layers" track. Layers overlap
+  // in time (a layer's loads run under its predecessor's compute), so they are written as
+  // async slices, which Perfetto stacks instead of nesting.
+  void add_layer(const std::string& name, const std::string& op, uint64_t start_cycle,
+                 uint64_t end_cycle, uint64_t macs, uint64_t dram_bytes);
+
   size_t event_count() const { return events_.size(); }
   std::string json() const;
   // tessel::Error when the file cannot be written.
@@ -38,6 +44,7 @@ class ChromeTraceWriter final : public INpuObserver {
   uint32_t clock_mhz_;
   Namer namer_;
   std::vector<std::string> events_;
+  uint64_t next_layer_id_ = 1;
 };
 
 }  // namespace tessel::sim::npu
