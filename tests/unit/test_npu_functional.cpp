@@ -831,6 +831,82 @@ TEST_CASE("RESIZE writes TFLite's RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR byte
   }
 }
 
+TEST_CASE("RESIZE_ROWS writes a band of the whole bilinear resize from only the rows it reads",
+          "[npu][functional]") {
+  Rng rng(2222);
+  FunctionalUnit unit;
+  constexpr size_t kBandSram = 64 * 1024;
+  for (int i = 0; i < 80; ++i) {
+    const bool s = coin(rng);
+    const int flags = pick(rng, 0, 2);  // none, align_corners, half_pixel_centers
+    const int in_h = pick(rng, 1, 12), in_w = pick(rng, 1, 9), ch = pick(rng, 1, 6);
+    const int out_h = pick(rng, 1, 30), out_w = pick(rng, 1, 17);
+    const Bytes in = random_bytes(rng, static_cast<size_t>(in_h) * in_w * ch);
+    // Expected: the rows of the whole-tensor kernel (the TFLite-checked path).
+    k::ResizeBilinearParams p;
+    p.input_height = in_h, p.input_width = in_w, p.depth = ch;
+    p.output_height = out_h, p.output_width = out_w;
+    p.align_corners = flags == 1, p.half_pixel_centers = flags == 2;
+    Bytes whole(static_cast<size_t>(out_h) * out_w * ch);
+    if (s) {
+      std::vector<int8_t> yo(whole.size());
+      k::resize_bilinear_integer(p, as_typed<int8_t>(in).data(), yo.data());
+      whole = as_bytes(yo);
+    } else {
+      k::resize_bilinear(p, in.data(), whole.data());
+    }
+    const int r0 = pick(rng, 0, out_h - 1), rows = pick(rng, 1, out_h - r0);
+    k::ResizeBilinearParams band = p;
+    band.output_row_begin = r0, band.output_row_end = r0 + rows;
+    const k::RowRange need = k::resize_bilinear_input_rows(band, s);
+    INFO("case " << i << ": " << in_h << "x" << in_w << "x" << ch << " -> " << out_h << "x" << out_w
+                  << " rows [" << r0 << ", " << r0 + rows << ") signed " << s << " flags " << flags
+                  << " needs [" << need.first << ", " << need.end << ")");
+    REQUIRE(need.first >= 0);
+    REQUIRE(need.first < need.end);
+    REQUIRE(need.end <= in_h);
+    // SRAM holds exactly the needed rows; everything around them is noise, so a band that
+    // read any other row would differ from the whole resize.
+    Bytes sram = random_bytes(rng, kBandSram);
+    const size_t row = static_cast<size_t>(in_w) * ch;
+    const uint32_t in_addr = 0x100, out_addr = 0x8000;
+    std::copy(in.begin() + static_cast<long>(row * static_cast<size_t>(need.first)),
+              in.begin() + static_cast<long>(row * static_cast<size_t>(need.end)), sram.begin() + in_addr);
+    isa::ResizeRows c;
+    c.is_signed = s;
+    c.align_corners = p.align_corners, c.half_pixel_centers = p.half_pixel_centers;
+    c.in_addr = in_addr, c.out_addr = out_addr;
+    c.in_h = static_cast<uint16_t>(in_h), c.in_w = static_cast<uint16_t>(in_w);
+    c.channels = static_cast<uint16_t>(ch);
+    c.out_h = static_cast<uint16_t>(out_h), c.out_w = static_cast<uint16_t>(out_w);
+    c.out_row = static_cast<uint16_t>(r0), c.out_rows = static_cast<uint16_t>(rows);
+    c.in_row = static_cast<uint16_t>(need.first), c.in_rows = static_cast<uint16_t>(need.end - need.first);
+    unit.execute(isa::Command{c}, sram.data(), sram.size());
+    const size_t out_row = static_cast<size_t>(out_w) * ch;
+    const Bytes got(sram.begin() + out_addr, sram.begin() + out_addr + static_cast<long>(out_row * static_cast<size_t>(rows)));
+    const Bytes want(whole.begin() + static_cast<long>(out_row * static_cast<size_t>(r0)),
+                     whole.begin() + static_cast<long>(out_row * static_cast<size_t>(r0 + rows)));
+    CHECK(got == want);
+    // One row short of what the band reads is refused before anything is written.
+    isa::ResizeRows short_band = c;
+    if (short_band.in_rows > 1) {
+      short_band.in_rows = static_cast<uint16_t>(short_band.in_rows - 1);
+      CHECK_THROWS_WITH(unit.execute(isa::Command{short_band}, sram.data(), sram.size()),
+                        Catch::Contains("reads input rows"));
+    }
+  }
+  // Bands beyond the output or the input are operand errors.
+  Bytes sram(kBandSram);
+  isa::ResizeRows c;
+  c.in_h = 4, c.in_w = 4, c.channels = 1, c.out_h = 8, c.out_w = 8;
+  c.out_row = 6, c.out_rows = 3, c.in_row = 0, c.in_rows = 4;
+  CHECK_THROWS_WITH(unit.execute(isa::Command{c}, sram.data(), sram.size()), Catch::Contains("out_row + out_rows"));
+  c.out_rows = 2, c.in_row = 1;
+  CHECK_THROWS_WITH(unit.execute(isa::Command{c}, sram.data(), sram.size()), Catch::Contains("in_row + in_rows"));
+  c.in_row = 0, c.reserved2 = 1;
+  CHECK_THROWS_WITH(unit.execute(isa::Command{c}, sram.data(), sram.size()), Catch::Contains("reserved2"));
+}
+
 TEST_CASE("MEAN writes TFLite's quantized MEAN over height and width", "[npu][functional]") {
   Rng rng(1212);
   for (int i = 0; i < 30; ++i) {

@@ -92,9 +92,9 @@ const Rule kRules[] = {
     {"AVERAGE_POOL_2D, MAX_POOL_2D", "POOL (vector unit)",
      "batch 1; 8-bit; input and output share quantization (as TFLite requires); window <= 255"},
     {"MEAN", "MEAN (vector unit)", "batch 1, 4-D, 8-bit, over axes 1 and 2 (height, width)"},
-    {"RESIZE_BILINEAR", "RESIZE (vector unit)",
-     "batch 1; 8-bit; input and output together fit the SRAM (the command has no row offset, so it "
-     "cannot be tiled)"},
+    {"RESIZE_BILINEAR", "RESIZE, or RESIZE_ROWS bands when it does not fit the SRAM (vector unit)",
+     "batch 1; 8-bit; sizes below 65536; one band of output rows with the input rows it reads "
+     "fits the SRAM"},
     {"LOGISTIC, TANH, HARD_SWISH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, ABS, NEG, ELU, QUANTIZE (8-bit to 8-bit)",
      "LUT (vector unit)",
      "8-bit per-tensor input and output: the 256-entry table is the reference kernel's output for "
@@ -443,7 +443,8 @@ std::optional<TileShape> choose_tiling(const NpuOp& op, const sim::npu::NpuConfi
       for (int c : channel_choices(op.win.in_c, static_cast<int>(hw.vec.lanes))) cands.push_back({1, c, true});
       break;
     case NpuKind::resize:
-      cands.push_back({1, 1, true});
+      // The whole tensor in one RESIZE, or bands of output rows (RESIZE_ROWS).
+      for (int r : divisions(op.win.out_h)) cands.push_back({r, 1, true});
       break;
     case NpuKind::copy:
       for (int r : divisions(static_cast<int64_t>(op.outer))) if (r <= 65535) cands.push_back({r, 0, true});

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "tessel/ir/error.hpp"
+#include "tessel/kernels/quant_reduce.hpp"
 #include "tessel/sim/npu/timing.hpp"
 
 namespace tessel::compiler {
@@ -306,21 +307,79 @@ std::vector<Tile> mean_tiles(const NpuOp& op, const TileShape& t, const Bases& b
   return tiles;
 }
 
-std::vector<Tile> resize_tiles(const NpuOp& op, const Bases& b) {
+// Input rows that output rows [r0, r0 + rows) of a bilinear resize read, computed by the
+// kernels the NPU's functional model runs (uint8: float coordinates; int8: integer).
+kernels::RowRange resize_band_input_rows(const NpuOp& op, int r0, int rows) {
+  const isa::Resize& c = std::get<isa::Resize>(op.proto);
+  kernels::ResizeBilinearParams p;
+  p.input_height = c.in_h;
+  p.input_width = c.in_w;
+  p.depth = c.channels;
+  p.output_height = c.out_h;
+  p.output_width = c.out_w;
+  p.align_corners = c.align_corners != 0;
+  p.half_pixel_centers = c.half_pixel_centers != 0;
+  p.output_row_begin = r0;
+  p.output_row_end = r0 + rows;
+  return kernels::resize_bilinear_input_rows(p, c.is_signed != 0);
+}
+
+// RESIZE_BILINEAR. One tile (RESIZE) when the whole output fits (t.rows == out_h), else
+// bands of t.rows output rows (RESIZE_ROWS), each loading the input rows its band reads
+// (as the kernels compute them: resize_bilinear_input_rows) and storing its rows.
+std::vector<Tile> resize_tiles(const NpuOp& op, const TileShape& t, const Bases& b) {
   const Window& w = op.win;
-  Tile tile;
-  if (op.res_in[0] < 0)
-    tile.in_loads.push_back(flat(b.in[0], 0, uint64_t(uint32_t(w.in_h)) * uint32_t(w.in_w) * uint32_t(w.in_c)));
-  if (op.res_out < 0)
-    tile.stores.push_back(flat(b.out, 0, uint64_t(uint32_t(w.out_h)) * uint32_t(w.out_w) * uint32_t(w.out_c)));
-  isa::Resize c = std::get<isa::Resize>(op.proto);
-  tile.in_fixed[0] = op.res_in[0] >= 0;
-  tile.out_fixed = op.res_out >= 0;
-  if (tile.in_fixed[0]) c.in_addr = u32(uint64_t(op.res_in[0]));
-  if (tile.out_fixed) c.out_addr = u32(uint64_t(op.res_out));
-  tile.compute = c;
-  std::vector<Tile> tiles{tile};
-  mark_uses(tiles, {0}, {-1});
+  const uint64_t in_row_bytes = uint64_t(uint32_t(w.in_w)) * uint32_t(w.in_c);
+  const uint64_t out_row_bytes = uint64_t(uint32_t(w.out_w)) * uint32_t(w.out_c);
+  const isa::Resize whole = std::get<isa::Resize>(op.proto);
+  std::vector<Tile> tiles;
+  std::vector<int64_t> in_key, w_key;
+  for (int r0 = 0; r0 < w.out_h; r0 += t.rows) {
+    const int rows = std::min(t.rows, w.out_h - r0);
+    Tile tile;
+    tile.in_fixed[0] = op.res_in[0] >= 0;
+    tile.out_fixed = op.res_out >= 0;
+    if (rows == w.out_h) {  // the whole tensor in one command
+      if (!tile.in_fixed[0]) tile.in_loads.push_back(flat(b.in[0], 0, in_row_bytes * uint32_t(w.in_h)));
+      if (!tile.out_fixed) tile.stores.push_back(flat(b.out, 0, out_row_bytes * uint32_t(w.out_h)));
+      isa::Resize c = whole;
+      if (tile.in_fixed[0]) c.in_addr = u32(uint64_t(op.res_in[0]));
+      if (tile.out_fixed) c.out_addr = u32(uint64_t(op.res_out));
+      tile.compute = c;
+    } else {
+      const kernels::RowRange need = resize_band_input_rows(op, r0, rows);
+      isa::ResizeRows c;
+      c.is_signed = whole.is_signed;
+      c.align_corners = whole.align_corners;
+      c.half_pixel_centers = whole.half_pixel_centers;
+      c.in_h = whole.in_h;
+      c.in_w = whole.in_w;
+      c.channels = whole.channels;
+      c.out_h = whole.out_h;
+      c.out_w = whole.out_w;
+      c.out_row = static_cast<uint16_t>(r0);
+      c.out_rows = static_cast<uint16_t>(rows);
+      // A resident input is whole in SRAM; a loaded one holds just the rows the band reads.
+      c.in_row = static_cast<uint16_t>(tile.in_fixed[0] ? 0 : need.first);
+      c.in_rows = static_cast<uint16_t>(tile.in_fixed[0] ? w.in_h : need.end - need.first);
+      if (tile.in_fixed[0]) {
+        c.in_addr = u32(uint64_t(op.res_in[0]));
+      } else {
+        tile.in_loads.push_back(flat(b.in[0] + in_row_bytes * uint32_t(need.first), 0,
+                                     in_row_bytes * uint32_t(need.end - need.first)));
+      }
+      if (tile.out_fixed) {
+        c.out_addr = u32(uint64_t(op.res_out) + out_row_bytes * uint32_t(r0));
+      } else {
+        tile.stores.push_back(flat(b.out + out_row_bytes * uint32_t(r0), 0, out_row_bytes * uint32_t(rows)));
+      }
+      tile.compute = c;
+    }
+    in_key.push_back(r0);
+    w_key.push_back(-1);
+    tiles.push_back(std::move(tile));
+  }
+  mark_uses(tiles, in_key, w_key);
   return tiles;
 }
 
@@ -371,7 +430,7 @@ bool valid(const NpuOp& op, const TileShape& t) {
     case NpuKind::mean:
       return t.chans >= 1 && t.chans <= op.win.in_c;
     case NpuKind::resize:
-      return true;
+      return t.rows >= 1 && t.rows <= op.win.out_h;
     case NpuKind::copy:
       return t.rows >= 1 && uint64_t(t.rows) <= op.outer && t.rows <= 65535;
     case NpuKind::alias:
@@ -407,7 +466,7 @@ void place(Tile& t, const NpuOp& op, size_t index) {
           c.table_addr = w;
           if (!t.out_fixed) c.out_addr = out;
         } else if constexpr (std::is_same_v<T, isa::Pool> || std::is_same_v<T, isa::Mean> ||
-                             std::is_same_v<T, isa::Resize>) {
+                             std::is_same_v<T, isa::Resize> || std::is_same_v<T, isa::ResizeRows>) {
           if (!t.in_fixed[0]) c.in_addr = in;
           if (!t.out_fixed) c.out_addr = out;
         }
@@ -424,7 +483,7 @@ std::vector<Tile> make_tiles(const NpuOp& op, const TileShape& t, const Bases& b
     case NpuKind::eltwise:
     case NpuKind::lut: return flat_tiles(op, t, b);
     case NpuKind::mean: return mean_tiles(op, t, b);
-    case NpuKind::resize: return resize_tiles(op, b);
+    case NpuKind::resize: return resize_tiles(op, t, b);
     case NpuKind::copy: return copy_tiles(op, t, b);
     case NpuKind::alias: break;
   }

@@ -386,38 +386,75 @@ TapInteger source_tap_integer(int32_t dst, int32_t scale_10, bool half_pixel_cen
   return t;
 }
 
+float float_scale(int32_t in, int32_t out, bool align_corners) {
+  if (align_corners && out > 1) return static_cast<float>(in - 1) / static_cast<float>(out - 1);
+  return static_cast<float>(in) / static_cast<float>(out);
+}
+
+int32_t integer_scale(int32_t in, int32_t out, bool align_corners) {
+  if (align_corners && out > 1) return ((1 << 10) * (in - 1) + (out - 1) / 2) / (out - 1);
+  return ((1 << 10) * in + out / 2) / out;
+}
+
+// The band of a call: output rows [begin, end), input rows from in_begin (whole tensor by
+// default; see ResizeBilinearParams).
+struct Band {
+  int32_t begin, end, in_begin;
+};
+Band band_of(const ResizeBilinearParams& p) {
+  return {p.output_row_begin, p.output_row_end > 0 ? p.output_row_end : p.output_height,
+          p.input_row_begin};
+}
+
 }  // namespace
+
+RowRange resize_bilinear_input_rows(const ResizeBilinearParams& p, bool integer) {
+  const Band band = band_of(p);
+  RowRange r;
+  if (band.end <= band.begin) return r;
+  // Source rows grow with the output row, so the band's first and last rows bound it.
+  if (integer) {
+    const int32_t s = integer_scale(p.input_height, p.output_height, p.align_corners);
+    r.first = source_tap_integer(band.begin, s, p.half_pixel_centers, p.input_height).lower;
+    r.end = source_tap_integer(band.end - 1, s, p.half_pixel_centers, p.input_height).upper + 1;
+  } else {
+    const float s = float_scale(p.input_height, p.output_height, p.align_corners);
+    r.first = source_tap(band.begin, s, p.half_pixel_centers, p.input_height).lower;
+    r.end = source_tap(band.end - 1, s, p.half_pixel_centers, p.input_height).upper + 1;
+  }
+  return r;
+}
 
 template <typename T>
 void resize_bilinear(const ResizeBilinearParams& p, const T* input, T* output) {
-  float height_scale = static_cast<float>(p.input_height) / static_cast<float>(p.output_height);
-  float width_scale = static_cast<float>(p.input_width) / static_cast<float>(p.output_width);
-  if (p.align_corners && p.output_height > 1)
-    height_scale = static_cast<float>(p.input_height - 1) / static_cast<float>(p.output_height - 1);
-  if (p.align_corners && p.output_width > 1)
-    width_scale = static_cast<float>(p.input_width - 1) / static_cast<float>(p.output_width - 1);
+  const float height_scale = float_scale(p.input_height, p.output_height, p.align_corners);
+  const float width_scale = float_scale(p.input_width, p.output_width, p.align_corners);
+  const Band band = band_of(p);
   // Integer outputs round by adding 0.5 before the truncating conversion. The four weights
   // sum to 1 up to float rounding and are non-negative except where a half-pixel
   // coordinate falls before the first pixel, and then both taps are that same pixel; so
   // the sum stays within [-0.5, max + 0.5) and the conversion is in range.
   const float rounding = std::numeric_limits<T>::is_integer ? 0.5f : 0.0f;
   const int32_t ih = p.input_height, iw = p.input_width;
+  // Rows are addressed relative to the band (a no-op for the whole tensor).
+  const int32_t oh = band.end - band.begin;
   for (int32_t b = 0; b < p.batches; ++b)
-    for (int32_t y = 0; y < p.output_height; ++y) {
+    for (int32_t y = band.begin; y < band.end; ++y) {
       const Tap ty = source_tap(y, height_scale, p.half_pixel_centers, ih);
       const float dy = ty.coord - static_cast<float>(ty.lower);
+      const int32_t lo = ty.lower - band.in_begin, up = ty.upper - band.in_begin;
       for (int32_t x = 0; x < p.output_width; ++x) {
         const Tap tx = source_tap(x, width_scale, p.half_pixel_centers, iw);
         const float dx = tx.coord - static_cast<float>(tx.lower);
         for (int32_t c = 0; c < p.depth; ++c) {
-          const float v00 = static_cast<float>(input[nhwc_offset(p, b, ty.lower, tx.lower, c, ih, iw)]);
-          const float v10 = static_cast<float>(input[nhwc_offset(p, b, ty.upper, tx.lower, c, ih, iw)]);
-          const float v01 = static_cast<float>(input[nhwc_offset(p, b, ty.lower, tx.upper, c, ih, iw)]);
-          const float v11 = static_cast<float>(input[nhwc_offset(p, b, ty.upper, tx.upper, c, ih, iw)]);
+          const float v00 = static_cast<float>(input[nhwc_offset(p, b, lo, tx.lower, c, ih, iw)]);
+          const float v10 = static_cast<float>(input[nhwc_offset(p, b, up, tx.lower, c, ih, iw)]);
+          const float v01 = static_cast<float>(input[nhwc_offset(p, b, lo, tx.upper, c, ih, iw)]);
+          const float v11 = static_cast<float>(input[nhwc_offset(p, b, up, tx.upper, c, ih, iw)]);
           // Exactly TFLite's expression and evaluation order (left to right, no FMA).
           const float value = v00 * (1.0f - dy) * (1.0f - dx) + v10 * dy * (1.0f - dx) +
                               v01 * (1.0f - dy) * dx + v11 * dy * dx + rounding;
-          output[nhwc_offset(p, b, y, x, c, p.output_height, p.output_width)] = static_cast<T>(value);
+          output[nhwc_offset(p, b, y - band.begin, x, c, oh, p.output_width)] = static_cast<T>(value);
         }
       }
     }
@@ -426,18 +463,17 @@ void resize_bilinear(const ResizeBilinearParams& p, const T* input, T* output) {
 template <typename T>
 void resize_bilinear_integer(const ResizeBilinearParams& p, const T* input, T* output) {
   // Scales in 1/1024 units, rounded to nearest; inputs < 2^20 keep every product in int32.
-  int32_t height_scale_10 = ((1 << 10) * p.input_height + p.output_height / 2) / p.output_height;
-  int32_t width_scale_10 = ((1 << 10) * p.input_width + p.output_width / 2) / p.output_width;
-  if (p.align_corners && p.output_height > 1)
-    height_scale_10 = ((1 << 10) * (p.input_height - 1) + (p.output_height - 1) / 2) / (p.output_height - 1);
-  if (p.align_corners && p.output_width > 1)
-    width_scale_10 = ((1 << 10) * (p.input_width - 1) + (p.output_width - 1) / 2) / (p.output_width - 1);
+  const int32_t height_scale_10 = integer_scale(p.input_height, p.output_height, p.align_corners);
+  const int32_t width_scale_10 = integer_scale(p.input_width, p.output_width, p.align_corners);
   const int32_t ih = p.input_height, iw = p.input_width;
   constexpr int64_t one_10 = 1 << 10;
+  const Band band = band_of(p);
+  const int32_t oh = band.end - band.begin;  // rows are addressed relative to the band
   for (int32_t b = 0; b < p.batches; ++b)
-    for (int32_t y = 0; y < p.output_height; ++y) {
+    for (int32_t y = band.begin; y < band.end; ++y) {
       const TapInteger ty = source_tap_integer(y, height_scale_10, p.half_pixel_centers, ih);
       const int64_t fy = ty.coord_10 - one_10 * ty.lower;  // weight of the upper row, /1024
+      const int32_t lo = ty.lower - band.in_begin, up = ty.upper - band.in_begin;
       for (int32_t x = 0; x < p.output_width; ++x) {
         const TapInteger tx = source_tap_integer(x, width_scale_10, p.half_pixel_centers, iw);
         const int64_t fx = tx.coord_10 - one_10 * tx.lower;
@@ -445,13 +481,13 @@ void resize_bilinear_integer(const ResizeBilinearParams& p, const T* input, T* o
           // Weights carry 10 fractional bits each, so the sum has 20; |q| < 2^15 and
           // weights < 2^12 keep it far inside int64.
           const int64_t sum_20 =
-              input[nhwc_offset(p, b, ty.lower, tx.lower, c, ih, iw)] * (one_10 - fy) * (one_10 - fx) +
-              input[nhwc_offset(p, b, ty.upper, tx.lower, c, ih, iw)] * fy * (one_10 - fx) +
-              input[nhwc_offset(p, b, ty.lower, tx.upper, c, ih, iw)] * (one_10 - fy) * fx +
-              input[nhwc_offset(p, b, ty.upper, tx.upper, c, ih, iw)] * fy * fx;
+              input[nhwc_offset(p, b, lo, tx.lower, c, ih, iw)] * (one_10 - fy) * (one_10 - fx) +
+              input[nhwc_offset(p, b, up, tx.lower, c, ih, iw)] * fy * (one_10 - fx) +
+              input[nhwc_offset(p, b, lo, tx.upper, c, ih, iw)] * (one_10 - fy) * fx +
+              input[nhwc_offset(p, b, up, tx.upper, c, ih, iw)] * fy * fx;
           // Half away from zero: add +-0.5 and divide, truncating toward zero.
           const int64_t round = sum_20 > 0 ? (int64_t{1} << 19) : -(int64_t{1} << 19);
-          output[nhwc_offset(p, b, y, x, c, p.output_height, p.output_width)] =
+          output[nhwc_offset(p, b, y - band.begin, x, c, oh, p.output_width)] =
               static_cast<T>((sum_20 + round) / (int64_t{1} << 20));
         }
       }

@@ -49,7 +49,7 @@ constexpr bool is_one_of = (std::is_same_v<T, Ts> || ...);
 
 template <class T>
 constexpr bool is_compute = is_one_of<T, isa::Conv, isa::Dwconv, isa::Matmul, isa::Eltwise,
-                                      isa::Pool, isa::Lut, isa::Resize, isa::Mean>;
+                                      isa::Pool, isa::Lut, isa::Resize, isa::Mean, isa::ResizeRows>;
 
 // One requantization record at qp_addr: int32 bias, multiplier, shift (little-endian).
 constexpr uint64_t kQpRecordBytes = 12;
@@ -337,6 +337,50 @@ void check(const isa::Resize& c, const Checker& ck) {
   ck.nonzero("out_w", c.out_w);
   ck.region("in_addr", c.in_addr, uint64_t{c.in_h} * c.in_w * c.channels);
   ck.region("out_addr", c.out_addr, uint64_t{c.out_h} * c.out_w * c.channels);
+}
+
+// The whole-tensor resize's parameters for a RESIZE_ROWS band.
+k::ResizeBilinearParams band_params(const isa::ResizeRows& c) {
+  k::ResizeBilinearParams p;
+  p.input_height = c.in_h;
+  p.input_width = c.in_w;
+  p.depth = c.channels;
+  p.output_height = c.out_h;
+  p.output_width = c.out_w;
+  p.align_corners = c.align_corners != 0;
+  p.half_pixel_centers = c.half_pixel_centers != 0;
+  p.output_row_begin = c.out_row;
+  p.output_row_end = c.out_row + c.out_rows;
+  p.input_row_begin = c.in_row;
+  return p;
+}
+
+void check(const isa::ResizeRows& c, const Checker& ck) {
+  ck.flag("is_signed", c.is_signed);
+  ck.flag("align_corners", c.align_corners);
+  ck.flag("half_pixel_centers", c.half_pixel_centers);
+  if (c.align_corners && c.half_pixel_centers) {
+    ck.fail("align_corners and half_pixel_centers are both set (BILINEAR allows one at most)");
+  }
+  ck.in_range("reserved", c.reserved, 0, 0, "must be zero");
+  ck.in_range("reserved2", c.reserved2, 0, 0, "must be zero");
+  ck.nonzero("in_h", c.in_h);
+  ck.nonzero("in_w", c.in_w);
+  ck.nonzero("channels", c.channels);
+  ck.nonzero("out_h", c.out_h);
+  ck.nonzero("out_w", c.out_w);
+  ck.nonzero("out_rows", c.out_rows);
+  ck.nonzero("in_rows", c.in_rows);
+  ck.in_range("out_row + out_rows", int64_t{c.out_row} + c.out_rows, 1, c.out_h, "rows of the output");
+  ck.in_range("in_row + in_rows", int64_t{c.in_row} + c.in_rows, 1, c.in_h, "rows of the input");
+  const k::RowRange need = k::resize_bilinear_input_rows(band_params(c), c.is_signed != 0);
+  if (need.first < c.in_row || need.end > int64_t{c.in_row} + c.in_rows) {
+    ck.fail("the band reads input rows [" + std::to_string(need.first) + ", " +
+            std::to_string(need.end) + ") but SRAM holds rows [" + std::to_string(c.in_row) +
+            ", " + std::to_string(c.in_row + c.in_rows) + ")");
+  }
+  ck.region("in_addr", c.in_addr, uint64_t{c.in_rows} * c.in_w * c.channels);
+  ck.region("out_addr", c.out_addr, uint64_t{c.out_rows} * c.out_w * c.channels);
 }
 
 void check(const isa::Mean& c, const Checker& ck) {
@@ -926,6 +970,17 @@ void FunctionalUnit::execute(const isa::Command& cmd, uint8_t* sram, size_t sram
             } else {
               k::resize_bilinear(p, sram + c.in_addr, out.data());
             }
+          }
+          std::memcpy(sram + c.out_addr, out.data(), out.size());
+        } else if constexpr (std::is_same_v<T, isa::ResizeRows>) {
+          // The same kernels as RESIZE, restricted to the band (identical values).
+          out.resize(size_t{c.out_rows} * c.out_w * c.channels);
+          const k::ResizeBilinearParams p = band_params(c);
+          if (c.is_signed) {
+            k::resize_bilinear_integer(p, reinterpret_cast<const int8_t*>(sram + c.in_addr),
+                                       as<int8_t>(out));
+          } else {
+            k::resize_bilinear(p, sram + c.in_addr, out.data());
           }
           std::memcpy(sram + c.out_addr, out.data(), out.size());
         } else if constexpr (std::is_same_v<T, isa::Mean>) {

@@ -86,6 +86,8 @@ uint64_t vec_cycles(const isa::Command& cmd, const NpuConfig& config) {
         } else if constexpr (std::is_same_v<T, isa::Resize>) {
           const uint64_t taps = c.mode == static_cast<uint8_t>(isa::ResizeMode::kBilinear) ? 4 : 1;
           return ceil_div(uint64_t{c.out_h} * c.out_w * c.channels * taps, lanes) + pipe;
+        } else if constexpr (std::is_same_v<T, isa::ResizeRows>) {
+          return ceil_div(uint64_t{c.out_rows} * c.out_w * c.channels * 4, lanes) + pipe;
         } else if constexpr (std::is_same_v<T, isa::Mean>) {
           return ceil_div(uint64_t{c.in_h} * c.in_w * c.channels, lanes) + c.channels + pipe;
         } else {
@@ -143,6 +145,14 @@ ComputeTiming compute_timing(const isa::Command& cmd, const NpuConfig& config) {
           t.compute_cycles = vec_cycles(cmd, config);
           const uint64_t in = uint64_t{c.in_h} * c.in_w * c.channels;
           const uint64_t out = uint64_t{c.out_h} * c.out_w * c.channels;
+          banks.add(c.in_addr, in, 1, 1, 1);
+          banks.add(c.out_addr, out, 1, 1, 1);
+          t.sram_read_bytes = in;
+          t.sram_write_bytes = out;
+        } else if constexpr (std::is_same_v<T, isa::ResizeRows>) {
+          t.compute_cycles = vec_cycles(cmd, config);
+          const uint64_t in = uint64_t{c.in_rows} * c.in_w * c.channels;
+          const uint64_t out = uint64_t{c.out_rows} * c.out_w * c.channels;
           banks.add(c.in_addr, in, 1, 1, 1);
           banks.add(c.out_addr, out, 1, 1, 1);
           t.sram_read_bytes = in;

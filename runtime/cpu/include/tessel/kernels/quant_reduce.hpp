@@ -157,7 +157,23 @@ struct ResizeBilinearParams {
   int32_t output_width = 1;
   bool align_corners = false;
   bool half_pixel_centers = false;  // never together with align_corners
+  // A band of output rows (the NPU's tiled resize), batches == 1 only: the kernels compute
+  // output rows [output_row_begin, output_row_end) (end 0: output_height) into `output`,
+  // whose first row is output_row_begin, from an `input` whose first row is
+  // input_row_begin; it must hold every row resize_bilinear_input_rows() names. The
+  // defaults are the whole tensor. The values are those of the whole-tensor resize.
+  int32_t output_row_begin = 0;
+  int32_t output_row_end = 0;
+  int32_t input_row_begin = 0;
 };
+
+// Input rows [first, end) that output rows [output_row_begin, output_row_end) of a
+// bilinear resize read; `integer` selects resize_bilinear_integer's coordinates (int8,
+// int16) instead of resize_bilinear's (float, uint8), which can differ by a row.
+struct RowRange {
+  int32_t first = 0, end = 0;
+};
+RowRange resize_bilinear_input_rows(const ResizeBilinearParams& p, bool integer);
 
 // TFLite reference_ops::ResizeBilinear: source coordinates and weights in float, the four
 // weighted taps summed in float, plus 0.5 for integer types, then truncated.
