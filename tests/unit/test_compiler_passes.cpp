@@ -167,7 +167,7 @@ int add_conv(Builder& b, int in, int out_c, int k, int stride, int activation, c
 // One operator of every NPU kind, small enough to compile in milliseconds (default preset).
 struct Zoo {
   ir::Graph g;
-  size_t conv, dwconv, pool, lut, add, fc, concat, mean;
+  size_t conv, dwconv, pool, lut, add, fc, concat, mean, resize;
 };
 
 Zoo make_zoo() {
@@ -220,6 +220,13 @@ Zoo make_zoo() {
     const int axes = b.constant("mean_axes", DType::i32, {2}, std::vector<int32_t>{1, 2});
     const int y = b.tensor("mean_out", DType::i8, {1, 1, 1, 40}, qt(0.05f, 0));
     z.mean = b.op(OpType::MEAN, {c, axes}, {y}, {{"keep_dims", I(1)}});
+    b.output(y);
+  }
+  {  // bilinear upsampling 20x18 -> 37x33 (half-pixel centers)
+    const int size = b.constant("resize_size", DType::i32, {2}, std::vector<int32_t>{37, 33});
+    const int y = b.tensor("resize_out", DType::i8, {1, 37, 33, 40}, qc);
+    z.resize = b.op(OpType::RESIZE_BILINEAR, {c, size}, {y},
+                    {{"align_corners", I(0)}, {"half_pixel_centers", I(1)}});
     b.output(y);
   }
   z.g = std::move(b.g);
@@ -1537,6 +1544,8 @@ TEST_CASE("tile: forced tilings of every operator kind write each output byte on
       {z.concat, NpuKind::copy, {{7, 0, true}, {360, 0, true}, {1, 0, true}}},
       // mean: 40 channels
       {z.mean, NpuKind::mean, {{1, 16, true}, {1, 40, true}, {1, 7, true}}},
+      // resize: 37 output rows; whole (RESIZE) or bands (RESIZE_ROWS) that do not divide evenly
+      {z.resize, NpuKind::resize, {{37, 1, true}, {5, 1, true}, {1, 1, true}, {36, 1, true}}},
   };
   for (const Forced& f : cases) {
     const NpuOp& n = op(f.op);
