@@ -225,10 +225,12 @@ TEST_CASE("tessel compile, disasm and run --backend npu on MobileNetV2", "[cli]"
                           " --report " + (dir / "c.json").string());
   INFO(c.out);
   REQUIRE(c.status == 0);
-  CHECK_THAT(c.out, Catch::Contains("CPU fallback: op #65 SOFTMAX") && Catch::Contains("no NPU command computes SOFTMAX"));
+  // Everything runs on the NPU, the final SOFTMAX included.
+  CHECK_THAT(c.out, Catch::Contains("66 NPU ops, 0 CPU ops"));
+  CHECK_THAT(c.out, !Catch::Contains("CPU fallback"));
   const auto rep = nlohmann::json::parse(slurp(dir / "c.json"));
   CHECK(rep["hardware"] == "ethos-u55-256");
-  CHECK(rep["cpu_ops"] == 1);
+  CHECK(rep["cpu_ops"] == 0);
   bool saw_conv = false;
   for (const auto& l : rep["layers"])
     if (l["op"] == "CONV_2D") {
@@ -242,7 +244,15 @@ TEST_CASE("tessel compile, disasm and run --backend npu on MobileNetV2", "[cli]"
   const Result d = tessel("disasm " + tsl);
   REQUIRE(d.status == 0);
   CHECK_THAT(d.out, Catch::Contains("hardware 'ethos-u55-256'") && Catch::Contains("; --- CONV_2D 'MobilenetV2/Conv/Relu6;") &&
-                        Catch::Contains("DMA_LOAD") && Catch::Contains("CPU segment 0") && Catch::Contains("END"));
+                        Catch::Contains("DMA_LOAD") && Catch::Contains("SOFTMAX") && Catch::Contains("END"));
+  CHECK_THAT(d.out, !Catch::Contains("CPU segment"));
+  // A fallback is printed with its reason and listed by disasm as a CPU segment.
+  const std::string tsl_dl = (dir / "dl.tsl").string();
+  const Result cd = tessel("compile " + model("coral_deeplabv3_mnv2_dm05_pascal_quant") + " --arch default -o " + tsl_dl);
+  INFO(cd.out);
+  REQUIRE(cd.status == 0);
+  CHECK_THAT(cd.out, Catch::Contains("CPU fallback: op #71 ARG_MAX") && Catch::Contains("int64"));
+  CHECK_THAT(tessel("disasm " + tsl_dl).out, Catch::Contains("CPU segment 0"));
 
   const std::string report = (dir / "r.json").string(), trace = (dir / "t.json").string();
   const Result r = tessel("run " + model("coral_mobilenet_v2_1.0_224_quant") + " --backend npu --arch default --input " +

@@ -1171,15 +1171,39 @@ ir::Graph one_conv(std::vector<int32_t> in_shape, int weight_in_c = -1, int out_
 TEST_CASE("partition reports why an operator runs on the CPU", "[partition]") {
   const npu::NpuConfig& hw = default_hw();
   SECTION("a supported convolution runs on the NPU") { CHECK_FALSE(reason_of(one_conv({1, 8, 8, 4}), hw)); }
-  SECTION("SOFTMAX has no NPU command") {
+  SECTION("LOG_SOFTMAX has no NPU command") {
+    Builder b;
+    const int x = b.input("x", DType::i8, {1, 10}, qt(0.1f, 0));
+    const int y = b.tensor("y", DType::i8, {1, 10}, qt(16.f / 256, 127));
+    b.op(OpType::LOG_SOFTMAX, {x}, {y});
+    b.output(y);
+    const auto r = reason_of(b.g, hw);
+    REQUIRE(r);
+    CHECK(*r == "no NPU command computes LOG_SOFTMAX");
+  }
+  SECTION("int8 SOFTMAX runs on the NPU; int8 -> int16 does not") {
     Builder b;
     const int x = b.input("x", DType::i8, {1, 10}, qt(0.1f, 0));
     const int y = b.tensor("y", DType::i8, {1, 10}, qt(1.f / 256, -128));
     b.op(OpType::SOFTMAX, {x}, {y}, {{"beta", ir::AttrValue{1.0}}});
     b.output(y);
-    const auto r = reason_of(b.g, hw);
+    CHECK_FALSE(reason_of(b.g, hw));
+    Builder b16;
+    const int x16 = b16.input("x", DType::i8, {1, 10}, qt(0.1f, 0));
+    const int y16 = b16.tensor("y", DType::i16, {1, 10}, qt(1.f / 65536, -32768));
+    b16.op(OpType::SOFTMAX, {x16}, {y16}, {{"beta", ir::AttrValue{1.0}}});
+    b16.output(y16);
+    const auto r = reason_of(b16.g, hw);
     REQUIRE(r);
-    CHECK(*r == "no NPU command computes SOFTMAX");
+    CHECK_THAT(*r, Catch::Contains("int16"));
+  }
+  SECTION("SOFTMAX with a wrong output quantization is refused with the CPU binding's reason") {
+    Builder b;
+    const int x = b.input("x", DType::i8, {1, 10}, qt(0.1f, 0));
+    const int y = b.tensor("y", DType::i8, {1, 10}, qt(1.f / 128, -128));
+    b.op(OpType::SOFTMAX, {x}, {y}, {{"beta", ir::AttrValue{1.0}}});
+    b.output(y);
+    CHECK_THROWS_WITH(reason_of(b.g, hw), Catch::Contains("1/256"));
   }
   SECTION("ARG_MAX with an int64 output") {
     Builder b;
@@ -1225,20 +1249,20 @@ TEST_CASE("partition reports why an operator runs on the CPU", "[partition]") {
 }
 
 TEST_CASE("partition cuts maximal segments in operator order", "[partition]") {
-  // RELU, RELU (NPU) | SOFTMAX (CPU) | RELU (NPU) | SOFTMAX (CPU)
+  // RELU, RELU (NPU) | LOG_SOFTMAX (CPU) | RELU (NPU) | LOG_SOFTMAX (CPU)
   Builder b;
-  const ir::Quantization qa = qt(0.1f, 2), qs = qt(1.f / 256, -128);
+  const ir::Quantization qa = qt(0.1f, 2), qs = qt(16.f / 256, 127);
   const int x = b.input("x", DType::i8, {1, 16}, qa);
   const int a = b.tensor("a", DType::i8, {1, 16}, qa);
   b.op(OpType::RELU, {x}, {a});
   const int c = b.tensor("c", DType::i8, {1, 16}, qa);
   b.op(OpType::RELU, {a}, {c});
   const int s = b.tensor("s", DType::i8, {1, 16}, qs);
-  b.op(OpType::SOFTMAX, {c}, {s}, {{"beta", ir::AttrValue{1.0}}});
+  b.op(OpType::LOG_SOFTMAX, {c}, {s});
   const int r = b.tensor("r", DType::i8, {1, 16}, qs);
   b.op(OpType::RELU, {s}, {r});
   const int t = b.tensor("t", DType::i8, {1, 16}, qs);
-  b.op(OpType::SOFTMAX, {r}, {t}, {{"beta", ir::AttrValue{1.0}}});
+  b.op(OpType::LOG_SOFTMAX, {r}, {t});
   b.output(t);
   const Plan p = run_passes(b.g, default_hw(), kPartition);
   REQUIRE(p.segments.size() == 4);

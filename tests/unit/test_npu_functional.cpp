@@ -907,6 +907,61 @@ TEST_CASE("RESIZE_ROWS writes a band of the whole bilinear resize from only the 
   CHECK_THROWS_WITH(unit.execute(isa::Command{c}, sram.data(), sram.size()), Catch::Contains("reserved2"));
 }
 
+TEST_CASE("SOFTMAX writes TFLite's quantized softmax bytes, row by row", "[npu][functional]") {
+  Rng rng(3333);
+  FunctionalUnit unit;
+  constexpr size_t kSram = 64 * 1024;
+  for (int i = 0; i < 40; ++i) {
+    const bool s = coin(rng);
+    const int rows = pick(rng, 1, 12), depth = pick(rng, 1, 1001);
+    if (static_cast<size_t>(rows) * depth * 2 + 0x200 > kSram) continue;
+    k::SoftmaxParams p;  // TFLite-shaped: multiplier in [2^30, 2^31), small shifts
+    p.input_multiplier = pick(rng, 1 << 30, 0x7FFFFFFF);
+    p.input_left_shift = pick(rng, 0, 12);
+    p.diff_min = -pick(rng, 1, 1 << 20);
+    const Bytes in = random_bytes(rng, static_cast<size_t>(rows) * depth);
+    Bytes want(in.size());
+    if (s) {
+      std::vector<int8_t> yo(in.size());
+      k::softmax_quantized(p, rows, depth, as_typed<int8_t>(in).data(), yo.data());
+      want = as_bytes(yo);
+    } else {
+      k::softmax_quantized(p, rows, depth, in.data(), want.data());
+    }
+    Bytes sram = random_bytes(rng, kSram);
+    const uint32_t in_addr = 0x40, out_addr = static_cast<uint32_t>(0x80 + in.size());
+    std::copy(in.begin(), in.end(), sram.begin() + in_addr);
+    isa::Softmax c;
+    c.is_signed = s;
+    c.in_addr = in_addr, c.out_addr = out_addr;
+    c.rows = static_cast<uint32_t>(rows), c.depth = static_cast<uint16_t>(depth);
+    c.input_multiplier = p.input_multiplier, c.input_left_shift = p.input_left_shift, c.diff_min = p.diff_min;
+    INFO("case " << i << ": " << rows << "x" << depth << " signed " << s);
+    unit.execute(isa::Command{c}, sram.data(), sram.size());
+    CHECK(Bytes(sram.begin() + out_addr, sram.begin() + out_addr + static_cast<long>(in.size())) == want);
+  }
+  // Operand checks name the field.
+  Bytes sram(kSram);
+  isa::Softmax c;
+  c.rows = 2, c.depth = 10, c.input_multiplier = 1 << 30, c.input_left_shift = 2, c.diff_min = -100;
+  const auto bad = [&](isa::Softmax b, const char* field) {
+    CHECK_THROWS_WITH(unit.execute(isa::Command{b}, sram.data(), sram.size()), Catch::Contains(field));
+  };
+  isa::Softmax b = c;
+  b.rows = 0;
+  bad(b, "rows");
+  b = c, b.input_multiplier = 0;
+  bad(b, "input_multiplier");
+  b = c, b.input_left_shift = 32;
+  bad(b, "input_left_shift");
+  b = c, b.diff_min = 5;
+  bad(b, "diff_min");
+  b = c, b.out_addr = static_cast<uint32_t>(kSram - 19);
+  bad(b, "out_addr");
+  b = c, b.is_signed = 2;
+  bad(b, "is_signed");
+}
+
 TEST_CASE("MEAN writes TFLite's quantized MEAN over height and width", "[npu][functional]") {
   Rng rng(1212);
   for (int i = 0; i < 30; ++i) {

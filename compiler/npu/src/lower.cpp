@@ -31,6 +31,7 @@ const char* npu_kind_name(NpuKind k) {
     case NpuKind::lut: return "lut";
     case NpuKind::resize: return "resize";
     case NpuKind::mean: return "mean";
+    case NpuKind::softmax: return "softmax";
     case NpuKind::copy: return "copy";
     case NpuKind::alias: return "alias";
   }
@@ -95,6 +96,9 @@ const Rule kRules[] = {
     {"RESIZE_BILINEAR", "RESIZE, or RESIZE_ROWS bands when it does not fit the SRAM (vector unit)",
      "batch 1; 8-bit; sizes below 65536; one band of output rows with the input rows it reads "
      "fits the SRAM"},
+    {"SOFTMAX", "SOFTMAX (vector unit)",
+     "int8 -> int8 or uint8 -> uint8 with TFLite's output quantization (scale 1/256); the last "
+     "dimension <= 65535; TFLite's fixed-point algorithm, exact"},
     {"LOGISTIC, TANH, HARD_SWISH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, ABS, NEG, ELU, QUANTIZE (8-bit to 8-bit)",
      "LUT (vector unit)",
      "8-bit per-tensor input and output: the 256-entry table is the reference kernel's output for "
@@ -335,6 +339,23 @@ NpuOp lower_one(const ir::Graph& g, size_t i) {
       n.proto = c;
       break;
     }
+    case OpType::SOFTMAX: {
+      const ir::Tensor& in = T(g, op.inputs[0]);
+      n.kind = NpuKind::softmax;
+      n.inputs = {op.inputs[0]};
+      n.k = in.shape.back();                 // depth: the softmax axis
+      n.m = in.num_elements() / n.k;         // rows
+      n.count = in.num_elements();
+      const kernels::SoftmaxParams sp = cpu::softmax_quant_params(pc);
+      isa::Softmax c;
+      c.is_signed = in.dtype == DType::i8;
+      c.depth = static_cast<uint16_t>(n.k);
+      c.input_multiplier = sp.input_multiplier;
+      c.input_left_shift = sp.input_left_shift;
+      c.diff_min = sp.diff_min;
+      n.proto = c;
+      break;
+    }
     case OpType::RESIZE_BILINEAR: {
       const ir::Tensor& in = T(g, op.inputs[0]);
       n.kind = NpuKind::resize;
@@ -442,6 +463,9 @@ std::optional<TileShape> choose_tiling(const NpuOp& op, const sim::npu::NpuConfi
     case NpuKind::mean:
       for (int c : channel_choices(op.win.in_c, static_cast<int>(hw.vec.lanes))) cands.push_back({1, c, true});
       break;
+    case NpuKind::softmax:
+      for (int r : divisions(op.m)) cands.push_back({r, 0, true});
+      break;
     case NpuKind::resize:
       // The whole tensor in one RESIZE, or bands of output rows (RESIZE_ROWS).
       for (int r : divisions(op.win.out_h)) cands.push_back({r, 1, true});
@@ -548,6 +572,18 @@ std::optional<std::string> npu_unsupported_reason(const ir::Graph& g, size_t i,
     case OpType::RESIZE_BILINEAR: {
       const ir::Tensor& in = T(g, op.inputs[0]);
       if (!act8(op.inputs[0]) || !rank4_batch1(in)) return "not a batch-1 8-bit 4-D tensor";
+      break;
+    }
+    case OpType::SOFTMAX: {
+      const ir::Tensor& in = T(g, op.inputs[0]);
+      if (!act8(op.inputs[0]) || in.dtype != out.dtype) return "not 8-bit in and the same 8-bit type out";
+      if (in.rank() < 1 || in.shape.back() < 1 || in.shape.back() > 65535) return "a last dimension outside [1, 65535]";
+      if (in.num_elements() / in.shape.back() > 0xFFFFFFFFll) return "more than 2^32 rows";
+      try {
+        cpu::softmax_quant_params(cpu::PrepareContext(g, i));
+      } catch (const Error& e) {
+        return std::string("the quantized softmax does not apply: ") + e.what();
+      }
       break;
     }
     case OpType::CONCATENATION: {

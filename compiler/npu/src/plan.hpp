@@ -22,8 +22,9 @@ enum class NpuKind {
   eltwise,  // ELTWISE on the vector unit (ADD, SUB, MUL, MAXIMUM, MINIMUM)
   pool,     // POOL on the vector unit
   lut,      // LUT on the vector unit (any per-tensor unary 8-bit operator)
-  resize,   // RESIZE on the vector unit (the whole tensor in one tile)
+  resize,   // RESIZE (whole) or RESIZE_ROWS (bands of output rows) on the vector unit
   mean,     // MEAN over height and width on the vector unit
+  softmax,  // SOFTMAX on the vector unit (rows of the last dimension)
   copy,     // DMA only: CONCATENATION (a block copy per input)
   alias,    // no commands: RESHAPE and friends share their input's bytes
 };

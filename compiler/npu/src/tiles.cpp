@@ -307,6 +307,32 @@ std::vector<Tile> mean_tiles(const NpuOp& op, const TileShape& t, const Bases& b
   return tiles;
 }
 
+// SOFTMAX: bands of t.rows rows of the last dimension, each loaded, computed and stored.
+std::vector<Tile> softmax_tiles(const NpuOp& op, const TileShape& t, const Bases& b) {
+  std::vector<Tile> tiles;
+  std::vector<int64_t> in_key, w_key;
+  const uint64_t depth = uint64_t(op.k);
+  for (int64_t r0 = 0; r0 < op.m; r0 += t.rows) {
+    const int64_t rows = std::min<int64_t>(t.rows, op.m - r0);
+    const uint64_t off = uint64_t(r0) * depth, bytes = uint64_t(rows) * depth;
+    Tile tile;
+    tile.in_fixed[0] = op.res_in[0] >= 0;
+    tile.out_fixed = op.res_out >= 0;
+    if (!tile.in_fixed[0]) tile.in_loads.push_back(flat(uint64_t{b.in[0]} + off, 0, bytes));
+    if (!tile.out_fixed) tile.stores.push_back(flat(uint64_t{b.out} + off, 0, bytes));
+    isa::Softmax c = std::get<isa::Softmax>(op.proto);
+    c.rows = u32(uint64_t(rows));
+    c.in_addr = tile.in_fixed[0] ? u32(uint64_t(op.res_in[0]) + off) : 0;
+    c.out_addr = tile.out_fixed ? u32(uint64_t(op.res_out) + off) : 0;
+    tile.compute = c;
+    in_key.push_back(r0);
+    w_key.push_back(-1);
+    tiles.push_back(std::move(tile));
+  }
+  mark_uses(tiles, in_key, w_key);
+  return tiles;
+}
+
 // Input rows that output rows [r0, r0 + rows) of a bilinear resize read, computed by the
 // kernels the NPU's functional model runs (uint8: float coordinates; int8: integer).
 kernels::RowRange resize_band_input_rows(const NpuOp& op, int r0, int rows) {
@@ -431,6 +457,8 @@ bool valid(const NpuOp& op, const TileShape& t) {
       return t.chans >= 1 && t.chans <= op.win.in_c;
     case NpuKind::resize:
       return t.rows >= 1 && t.rows <= op.win.out_h;
+    case NpuKind::softmax:
+      return t.rows >= 1 && t.rows <= op.m;
     case NpuKind::copy:
       return t.rows >= 1 && uint64_t(t.rows) <= op.outer && t.rows <= 65535;
     case NpuKind::alias:
@@ -466,7 +494,8 @@ void place(Tile& t, const NpuOp& op, size_t index) {
           c.table_addr = w;
           if (!t.out_fixed) c.out_addr = out;
         } else if constexpr (std::is_same_v<T, isa::Pool> || std::is_same_v<T, isa::Mean> ||
-                             std::is_same_v<T, isa::Resize> || std::is_same_v<T, isa::ResizeRows>) {
+                             std::is_same_v<T, isa::Resize> || std::is_same_v<T, isa::ResizeRows> ||
+                             std::is_same_v<T, isa::Softmax>) {
           if (!t.in_fixed[0]) c.in_addr = in;
           if (!t.out_fixed) c.out_addr = out;
         }
@@ -484,6 +513,7 @@ std::vector<Tile> make_tiles(const NpuOp& op, const TileShape& t, const Bases& b
     case NpuKind::lut: return flat_tiles(op, t, b);
     case NpuKind::mean: return mean_tiles(op, t, b);
     case NpuKind::resize: return resize_tiles(op, t, b);
+    case NpuKind::softmax: return softmax_tiles(op, t, b);
     case NpuKind::copy: return copy_tiles(op, t, b);
     case NpuKind::alias: break;
   }

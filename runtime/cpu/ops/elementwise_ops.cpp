@@ -883,6 +883,19 @@ RunFn prepare_softmax(const PrepareContext& pc) {
   };
 }
 
+}  // namespace
+
+kernels::SoftmaxParams softmax_quant_params(const PrepareContext& pc) {
+  prepare_softmax(pc);  // the CPU binding's checks; throws naming the operator
+  const ir::Tensor& in = pc.input(0);
+  const ir::Tensor& out = pc.output(0);
+  pc.require((in.dtype == DType::i8 || in.dtype == DType::u8) && out.dtype == in.dtype,
+             "only int8 -> int8 and uint8 -> uint8 softmax have 8-bit parameters");
+  return softmax_params(pc, pc.attrs().get_float("beta", 0.0), tensor_quant(pc, in).scale);
+}
+
+namespace {
+
 RunFn prepare_log_softmax(const PrepareContext& pc) {
   const UnaryOperands u = unary_operands(pc);
   const Rows rows = softmax_rows(pc, u.in, u.out);

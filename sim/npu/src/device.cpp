@@ -31,7 +31,7 @@ int engine_of(const isa::Command& cmd) {
         if constexpr (std::is_same_v<T, isa::DmaStore>) return 1;
         if constexpr (is_one_of<T, isa::Conv, isa::Dwconv, isa::Matmul>) return 2;
         if constexpr (is_one_of<T, isa::Eltwise, isa::Pool, isa::Lut, isa::Resize, isa::Mean,
-                                isa::ResizeRows>)
+                                isa::ResizeRows, isa::Softmax>)
           return 3;
         if constexpr (is_one_of<T, isa::SemSignal, isa::SemWait>) return c.engine;
         if constexpr (is_one_of<T, isa::Fence, isa::End>) return -2;

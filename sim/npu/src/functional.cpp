@@ -49,7 +49,8 @@ constexpr bool is_one_of = (std::is_same_v<T, Ts> || ...);
 
 template <class T>
 constexpr bool is_compute = is_one_of<T, isa::Conv, isa::Dwconv, isa::Matmul, isa::Eltwise,
-                                      isa::Pool, isa::Lut, isa::Resize, isa::Mean, isa::ResizeRows>;
+                                      isa::Pool, isa::Lut, isa::Resize, isa::Mean, isa::ResizeRows,
+                                      isa::Softmax>;
 
 // One requantization record at qp_addr: int32 bias, multiplier, shift (little-endian).
 constexpr uint64_t kQpRecordBytes = 12;
@@ -381,6 +382,20 @@ void check(const isa::ResizeRows& c, const Checker& ck) {
   }
   ck.region("in_addr", c.in_addr, uint64_t{c.in_rows} * c.in_w * c.channels);
   ck.region("out_addr", c.out_addr, uint64_t{c.out_rows} * c.out_w * c.channels);
+}
+
+void check(const isa::Softmax& c, const Checker& ck) {
+  ck.flag("is_signed", c.is_signed);
+  ck.in_range("reserved", c.reserved, 0, 0, "must be zero");
+  ck.in_range("reserved2", c.reserved2, 0, 0, "must be zero");
+  ck.in_range("reserved3", c.reserved3, 0, 0, "must be zero");
+  ck.nonzero("rows", c.rows);
+  ck.nonzero("depth", c.depth);
+  ck.in_range("input_multiplier", c.input_multiplier, 1, INT32_MAX, "a positive Q31 multiplier");
+  ck.in_range("input_left_shift", c.input_left_shift, 0, 31, "");
+  ck.in_range("diff_min", c.diff_min, INT32_MIN, 0, "a cut-off below the row maximum");
+  ck.region("in_addr", c.in_addr, uint64_t{c.rows} * c.depth);
+  ck.region("out_addr", c.out_addr, uint64_t{c.rows} * c.depth);
 }
 
 void check(const isa::Mean& c, const Checker& ck) {
@@ -981,6 +996,19 @@ void FunctionalUnit::execute(const isa::Command& cmd, uint8_t* sram, size_t sram
                                        as<int8_t>(out));
           } else {
             k::resize_bilinear(p, sram + c.in_addr, out.data());
+          }
+          std::memcpy(sram + c.out_addr, out.data(), out.size());
+        } else if constexpr (std::is_same_v<T, isa::Softmax>) {
+          k::SoftmaxParams p;
+          p.input_multiplier = c.input_multiplier;
+          p.input_left_shift = c.input_left_shift;
+          p.diff_min = c.diff_min;
+          out.resize(size_t{c.rows} * c.depth);
+          if (c.is_signed) {
+            k::softmax_quantized(p, c.rows, c.depth, reinterpret_cast<const int8_t*>(sram + c.in_addr),
+                                 as<int8_t>(out));
+          } else {
+            k::softmax_quantized(p, c.rows, c.depth, sram + c.in_addr, out.data());
           }
           std::memcpy(sram + c.out_addr, out.data(), out.size());
         } else if constexpr (std::is_same_v<T, isa::Mean>) {

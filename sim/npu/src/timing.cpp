@@ -9,6 +9,9 @@ namespace {
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
+// SOFTMAX: the reciprocal of each row's sum (a short Newton-Raphson in fixed point).
+constexpr uint64_t kSoftmaxRowCycles = 8;
+
 template <class T, class... Ts>
 constexpr bool is_one_of = (std::is_same_v<T, Ts> || ...);
 
@@ -88,6 +91,9 @@ uint64_t vec_cycles(const isa::Command& cmd, const NpuConfig& config) {
           return ceil_div(uint64_t{c.out_h} * c.out_w * c.channels * taps, lanes) + pipe;
         } else if constexpr (std::is_same_v<T, isa::ResizeRows>) {
           return ceil_div(uint64_t{c.out_rows} * c.out_w * c.channels * 4, lanes) + pipe;
+        } else if constexpr (std::is_same_v<T, isa::Softmax>) {
+          // Three passes over each row (maximum; exp and sum; scale) and a reciprocal per row.
+          return ceil_div(uint64_t{c.rows} * c.depth * 3, lanes) + uint64_t{c.rows} * kSoftmaxRowCycles + pipe;
         } else if constexpr (std::is_same_v<T, isa::Mean>) {
           return ceil_div(uint64_t{c.in_h} * c.in_w * c.channels, lanes) + c.channels + pipe;
         } else {
@@ -157,6 +163,13 @@ ComputeTiming compute_timing(const isa::Command& cmd, const NpuConfig& config) {
           banks.add(c.out_addr, out, 1, 1, 1);
           t.sram_read_bytes = in;
           t.sram_write_bytes = out;
+        } else if constexpr (std::is_same_v<T, isa::Softmax>) {
+          t.compute_cycles = vec_cycles(cmd, config);
+          const uint64_t n = uint64_t{c.rows} * c.depth;
+          banks.add(c.in_addr, n, 1, 1, 1);
+          banks.add(c.out_addr, n, 1, 1, 1);
+          t.sram_read_bytes = 2 * n;  // the maximum pass and the exp pass read the row
+          t.sram_write_bytes = n;
         } else if constexpr (std::is_same_v<T, isa::Mean>) {
           t.compute_cycles = vec_cycles(cmd, config);
           const uint64_t in = uint64_t{c.in_h} * c.in_w * c.channels;

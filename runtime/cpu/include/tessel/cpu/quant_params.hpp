@@ -23,4 +23,9 @@ kernels::QuantizedAddParams add_sub_quant_params(const PrepareContext& pc);
 // Implemented in quant_reduce_ops.cpp.
 kernels::QuantizedMultiplier reduce_ratio_multiplier(const PrepareContext& pc);
 
+// SOFTMAX with an 8-bit input and an output of the same type: every check the CPU
+// binding makes (so the NPU refuses what the CPU would), then TFLite's
+// PreprocessSoftmaxScaling parameters. Implemented in elementwise_ops.cpp.
+kernels::SoftmaxParams softmax_quant_params(const PrepareContext& pc);
+
 }  // namespace tessel::cpu
