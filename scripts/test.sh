@@ -2,7 +2,8 @@
 # Sets everything up and runs all tests:
 #   1. Release build with warnings as errors, the whole ctest suite;
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the TFLite importer fuzzer (clang, libFuzzer) for a bounded time.
+#   3. the driver tests under ThreadSanitizer;
+#   4. the TFLite importer fuzzer (clang, libFuzzer) for a bounded time.
 # `scripts/test.sh --quick` runs only step 1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +32,17 @@ bash "$root/scripts/build.sh" build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTES
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build-asan" --output-on-failure -j 2
 passed=$((passed + $(count_tests "$root/build-asan")))
+
+echo "=== ThreadSanitizer build and driver tests"
+# Only the driver tests: they are the multi-threaded code (submitters, the simulator's
+# device thread calling the interrupt handler and watchdog). Everything they link, the
+# simulator included, is instrumented.
+cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DTESSEL_WERROR=ON -DTESSEL_TSAN=ON
+cmake --build "$root/build-tsan" -j "$(nproc)" --target test_driver_smoke test_driver_ioctl \
+  test_driver_recovery test_driver_stress
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/build-tsan" -L driver --output-on-failure
+passed=$((passed + $(ctest --test-dir "$root/build-tsan" -N -L driver | sed -n 's/^Total Tests: //p')))
 
 echo "=== Importer fuzzing (${fuzz_seconds}s)"
 CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

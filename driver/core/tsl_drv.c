@@ -177,24 +177,45 @@ static bool is_dependency(struct tsl_dev *dev, uint64_t fence) {
   return false;
 }
 
-/* Drops the oldest finished records beyond TSL_HISTORY (not those a queued job still
- * depends on). */
+/* Drops the oldest finished records beyond the history: each open file's last
+ * TESSEL_JOB_HISTORY are kept, and the last TSL_HISTORY of closed files; never one an
+ * unfinished job depends on.
+ * Fix (drvtest): the history was one device-wide list of TSL_HISTORY records, so a busy
+ * context pushed another context's recent records out (JOB_STATUS/WAIT -ENOENT) although
+ * the UAPI promises TESSEL_JOB_HISTORY per context. Only the oldest `excess` records of
+ * each file are candidates, so a record kept for a dependent does not cost a newer one. */
 static void trim_history(struct tsl_dev *dev) {
-  struct tsl_job **link = &dev->jobs;
-  while (dev->finished > TSL_HISTORY && *link != NULL) {
-    struct tsl_job *j = *link;
-    if (finished(j->status) && !is_dependency(dev, j->fence)) {
-      *link = j->next;
-      if (dev->jobs_last == j) {
-        dev->jobs_last = NULL;
-        for (struct tsl_job *k = dev->jobs; k != NULL; k = k->next) dev->jobs_last = k;
-      }
-      dev->finished--;
-      free_job(dev, j);
-    } else {
-      link = &j->next;
-    }
+  if (!dev->trim_pending) return;
+  dev->trim_pending = false;
+  for (uint32_t c = 0; c < TSL_MAX_CONTEXTS; ++c) {
+    struct tsl_file *f = dev->ctx_owner[c];
+    if (f != NULL) f->excess = f->finished > TESSEL_JOB_HISTORY ? f->finished - TESSEL_JOB_HISTORY : 0;
   }
+  uint32_t orphan_excess = dev->orphans > TSL_HISTORY ? dev->orphans - TSL_HISTORY : 0;
+  struct tsl_job **link = &dev->jobs;
+  struct tsl_job *last = NULL;
+  while (*link != NULL) {
+    struct tsl_job *j = *link;
+    uint32_t *excess = j->file != NULL ? &j->file->excess : &orphan_excess;
+    if (finished(j->status) && *excess > 0) {
+      --*excess;
+      if (!is_dependency(dev, j->fence)) {
+        *link = j->next;
+        if (j->file != NULL) {
+          j->file->finished--;
+        } else {
+          dev->orphans--;
+        }
+        dev->finished--;
+        free_job(dev, j);
+        continue;
+      }
+      dev->trim_pending = true; /* kept for its dependent: retry on a later call */
+    }
+    last = j;
+    link = &j->next;
+  }
+  dev->jobs_last = last;
 }
 
 /* Moves a job to a final state: releases its buffers and command copy, records the
@@ -220,6 +241,11 @@ static void finish_job(struct tsl_dev *dev, struct tsl_job *job, uint32_t status
   if (dev->running == job) dev->running = NULL;
   dev->pending--;
   dev->finished++;
+  if (job->file != NULL) {
+    if (++job->file->finished > TESSEL_JOB_HISTORY) dev->trim_pending = true;
+  } else if (++dev->orphans > TSL_HISTORY) {
+    dev->trim_pending = true;
+  }
   dev->port.ops->cond_broadcast(dev->job_done);
 }
 
@@ -264,28 +290,24 @@ static void start_job(struct tsl_dev *dev, struct tsl_job *job) {
   tsl_wr(dev, TESSEL_REG_DOORBELL, 1);
 }
 
-/* Starts the oldest runnable job if the device is free; cancels jobs whose
- * dependencies failed; then trims the history (the only place records are freed, so
- * callers may walk dev->jobs while finishing jobs, as long as they call this after). */
+/* Cancels jobs whose dependencies failed; starts the oldest runnable job if the device
+ * is free; then trims the history (the only place records are freed, so callers may walk
+ * dev->jobs while finishing jobs, as long as they call this after).
+ * Fix (drvtest): cancellation used to happen only while the device was idle, so a job
+ * whose in-fence failed (or whose in-fence's file was closed) stayed QUEUED, and its
+ * waiters blocked, for as long as an unrelated job ran: forever behind a hung job with a
+ * long timeout. Now every scan cancels, busy or not. A job's in-fences are earlier jobs,
+ * so one pass in submission order sees each cancellation before its dependents. */
 static void schedule(struct tsl_dev *dev) {
-  bool progress = true;
-  while (progress && dev->running == NULL) {
-    progress = false;
-    for (struct tsl_job *j = dev->jobs; j != NULL; j = j->next) {
-      if (j->status != TESSEL_JOB_QUEUED) continue;
-      const int deps = deps_state(dev, j);
-      if (deps < 0) {
-        tsl_log(dev, TSL_LOG_WARN, "job %llu cancelled: an in-fence failed",
-                (unsigned long long)j->fence);
-        finish_job(dev, j, TESSEL_JOB_CANCELLED, NULL);
-        progress = true; /* the list changed: rescan */
-        break;
-      }
-      if (deps == 0) {
-        start_job(dev, j);
-        progress = dev->running == NULL; /* start failed: try the next one */
-        break;
-      }
+  for (struct tsl_job *j = dev->jobs; j != NULL; j = j->next) {
+    if (j->status != TESSEL_JOB_QUEUED) continue;
+    const int deps = deps_state(dev, j);
+    if (deps < 0) {
+      tsl_log(dev, TSL_LOG_WARN, "job %llu cancelled: an in-fence failed",
+              (unsigned long long)j->fence);
+      finish_job(dev, j, TESSEL_JOB_CANCELLED, NULL);
+    } else if (deps == 0 && dev->running == NULL) {
+      start_job(dev, j); /* on failure it cancels the job: the scan goes on */
     }
   }
   trim_history(dev);
@@ -404,7 +426,10 @@ void tsl_release(struct tsl_file *file) {
     }
   }
   for (struct tsl_job *j = dev->jobs; j != NULL; j = j->next) {
-    if (j->file == file) j->file = NULL;
+    if (j->file == file) {
+      j->file = NULL; /* every job of the file has finished by now: its record is an orphan */
+      if (++dev->orphans > TSL_HISTORY) dev->trim_pending = true;
+    }
   }
   while (file->bos != NULL) {
     struct tsl_bo *bo = file->bos;

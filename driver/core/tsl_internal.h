@@ -13,7 +13,8 @@
 /* The validated copy of a job's command stream is mapped here, in the job's context,
  * while the job runs (read-only; inside the range BO_CREATE refuses). */
 #define TSL_CMD_WINDOW TESSEL_VA_RESERVED
-/* Finished jobs whose status stays queryable. */
+/* Finished jobs of closed files kept (other contexts may still name them as in-fences);
+ * an open file keeps its last TESSEL_JOB_HISTORY (the UAPI's promise). */
 #define TSL_HISTORY 1024u
 
 struct tsl_bo {
@@ -54,6 +55,8 @@ struct tsl_file {
   struct tsl_bo *bos;
   uint32_t next_handle;
   uint32_t next_va;
+  uint32_t finished; /* finished records of this file's jobs in dev->jobs */
+  uint32_t excess;   /* trim_history's scratch: how many of its oldest it may drop */
 };
 
 struct tsl_dev {
@@ -80,6 +83,8 @@ struct tsl_dev {
   struct tsl_job *jobs, *jobs_last; /* pending and recent finished jobs */
   uint32_t pending;                 /* queued or running */
   uint32_t finished;                /* finished records kept */
+  uint32_t orphans;                 /* of which of closed files (job->file == NULL) */
+  bool trim_pending;                /* some file or the orphans exceed their history */
   struct tsl_job *running;
   uint64_t next_fence;
   uint32_t next_hw_id;
