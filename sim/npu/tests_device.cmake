@@ -14,5 +14,10 @@ set_tests_properties(isa_doc_current PROPERTIES LABELS unit)
 
 tessel_test(test_npu_device unit unit/test_npu_device.cpp
   LIBS tessel_sim_npu tessel_ops_conv tessel_isa_c nlohmann_json::nlohmann_json)
+# Speed work must not change results: slicing run_until, and the bank counter's shortcut.
+tessel_test(test_sim_perf_lookahead unit unit/test_sim_perf_lookahead.cpp
+  LIBS tessel_sim_npu tessel_isa_c nlohmann_json::nlohmann_json)
+tessel_test(test_sim_perf_banks unit unit/test_sim_perf_banks.cpp
+  LIBS tessel_sim_npu tessel_isa_c)
 tessel_test(test_npu_systemc unit unit/test_npu_systemc.cpp
   LIBS tessel_sim_npu_sc tessel_ops_conv tessel_isa_c)

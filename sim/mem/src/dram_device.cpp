@@ -25,6 +25,10 @@ DramDevice::DramDevice(const DramConfig& config)
   rank_switch_ = std::uint64_t{t.tBL} + t.tRTRS;
 
   banks_.resize(config.org.banks_per_channel());
+  for (std::uint32_t k = 0; k < banks_.size(); ++k) {
+    banks_[k].group = k / banks_per_group_;
+    banks_[k].rank = k / banks_per_rank_;
+  }
   groups_.resize(std::size_t{config.org.ranks} * bankgroups_);
   ranks_.resize(config.org.ranks);
 }
@@ -94,9 +98,9 @@ void DramDevice::close_bank(std::uint32_t flat, std::uint64_t act_ready) {
 // The rules. Each line: preceding command -> following command at some level, distance.
 void DramDevice::issue(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t t) {
   if (!can_issue(cmd, flat, row, t)) refuse(cmd, flat, row, t);
-  const std::uint32_t rank = rank_of(flat);
   Bank& b = banks_[flat];
-  Next& g = groups_[flat / banks_per_group_];
+  const std::uint32_t rank = b.rank;
+  Next& g = groups_[b.group];
   Rank& r = ranks_[rank];
   command_bus_ = t + 1;
 

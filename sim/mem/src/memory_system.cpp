@@ -15,13 +15,13 @@ MemorySystem::MemorySystem(const DramConfig& config) : config_(config) {
 }
 
 bool MemorySystem::can_accept(std::uint64_t addr, bool is_write) const {
-  return channels_[mapper_->decode(addr).channel]->can_accept(is_write);
+  return channels_[decode(addr).channel]->can_accept(is_write);
 }
 
 void MemorySystem::send(Request request) {
   if (in_tick_)
     throw std::logic_error("MemorySystem::send called from a callback inside tick_until");
-  const DecodedAddress where = mapper_->decode(request.addr);
+  const DecodedAddress where = decode(request.addr);
   ChannelController& ch = *channels_[where.channel];
   if (!ch.can_accept(request.is_write))
     throw std::logic_error("MemorySystem::send: channel queue full (check can_accept first)");

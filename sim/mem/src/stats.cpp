@@ -24,8 +24,12 @@ void ChannelStats::add(const ChannelStats& o) {
 }
 
 void LatencyHistogram::add(std::uint64_t cycles) {
-  if (cycles >= counts_.size()) counts_.resize(cycles + 1, 0);
-  ++counts_[cycles];
+  if (cycles < kDense) {
+    if (cycles >= counts_.size()) counts_.resize(cycles + 1, 0);
+    ++counts_[cycles];
+  } else {
+    ++sparse_[cycles];
+  }
   ++count_;
   sum_ += static_cast<long double>(cycles);
 }
@@ -43,7 +47,11 @@ std::uint64_t LatencyHistogram::percentile(double p) const {
     seen += counts_[l];
     if (seen >= rank) return l;
   }
-  return counts_.size() - 1;
+  for (const auto& [l, n] : sparse_) {
+    seen += n;
+    if (seen >= rank) return l;
+  }
+  return max();
 }
 
 }  // namespace tessel::sim::mem

@@ -75,6 +75,11 @@ Device::Device(const NpuConfig& config, int functional_threads, std::shared_ptr<
   const uint64_t g = std::gcd(num, den);
   dram_per_npu_num_ = num / g;
   dram_per_npu_den_ = den / g;
+  // The fast path of the crossings (see div_exact): operands below 2^52.
+  dram_fast_max_ = ((uint64_t{1} << 52) - 1) / dram_per_npu_num_;
+  npu_fast_max_ = ((uint64_t{1} << 52) - dram_per_npu_num_) / dram_per_npu_den_;
+  inv_den_ = 1.0 / static_cast<double>(dram_per_npu_den_);
+  inv_num_ = 1.0 / static_cast<double>(dram_per_npu_num_);
   const uint32_t burst = config.dram.org.burst_bytes();
   bus_cycles_per_burst_ =
       std::max<uint32_t>(1, (burst + config.dma.bus_bytes_per_cycle - 1) /
@@ -220,6 +225,7 @@ void Device::reset_state() {
   barrier_pending_ = false;
   job_words_.clear();
   job_pos_ = 0;
+  stalled_pos_ = kNoStall;
   counters_ = {};
   dram_base_ = dram_->stats().total;
   mmu_.flush();
@@ -289,6 +295,7 @@ void Device::try_start_job() {
   }
   job_active_ = true;
   job_pos_ = 0;
+  stalled_pos_ = kNoStall;  // new command words
   job_start_ = now_;
   hung_ = false;
 }
@@ -306,6 +313,12 @@ bool Device::all_idle() const {
 bool Device::dispatch() {
   bool progress = false;
   while (job_active_ && !barrier_pending_) {
+    // The command at job_pos_ was decoded and checked before and found its queue full:
+    // while that queue stays full, decoding it again would only find the same (dispatch
+    // runs after every event, so this saves a decode per event while the CP waits).
+    if (job_pos_ == stalled_pos_ &&
+        engines_[stalled_engine_].queue.size() >= config_.queue_depth)
+      break;
     const uint32_t offset = static_cast<uint32_t>(job_pos_ * 4);
     if (job_pos_ >= job_words_.size()) {
       halt(isa::ErrorCode::kBadLength, kCpEngine, offset, 0,
@@ -359,7 +372,11 @@ bool Device::dispatch() {
       return true;
     }
     auto& q = engines_[static_cast<size_t>(e)].queue;
-    if (q.size() >= config_.queue_depth) break;  // back-pressure: the CP waits
+    if (q.size() >= config_.queue_depth) {  // back-pressure: the CP waits
+      stalled_pos_ = job_pos_;
+      stalled_engine_ = static_cast<uint32_t>(e);
+      break;
+    }
     q.push_back(Queued{d.command, offset});
     job_pos_ += d.words;
     progress = true;
@@ -602,13 +619,28 @@ uint64_t mul_div_ceil(uint64_t a, uint64_t b, uint64_t c) {
   if (b == 0 || a <= (UINT64_MAX - c) / b) return (a * b + c - 1) / c;
   return static_cast<uint64_t>((static_cast<u128>(a) * b + c - 1) / c);
 }
+// floor(x / d) for x < 2^52, with inv_d = 1.0 / d: the clock crossings run several times
+// per DRAM event, and their 64-bit divisions were the main cost of the event loop's own
+// code. The floating-point estimate is within one or two of the quotient at these
+// magnitudes; the two loops correct it against the remainder, so the result is exact.
+inline uint64_t div_exact(uint64_t x, uint64_t d, double inv_d) {
+  uint64_t q = static_cast<uint64_t>(static_cast<double>(x) * inv_d);
+  while (q > 0 && q * d > x) --q;
+  while (x - q * d >= d) ++q;
+  return q;
+}
 }  // namespace
 
 uint64_t Device::dram_cycle_at(uint64_t npu_cycle) const {
+  if (npu_cycle <= dram_fast_max_)
+    return div_exact(npu_cycle * dram_per_npu_num_, dram_per_npu_den_, inv_den_);
   return mul_div_floor(npu_cycle, dram_per_npu_num_, dram_per_npu_den_);
 }
 
 uint64_t Device::npu_cycle_at(uint64_t dram_cycle) const {
+  if (dram_cycle <= npu_fast_max_)
+    return div_exact(dram_cycle * dram_per_npu_den_ + dram_per_npu_num_ - 1, dram_per_npu_num_,
+                     inv_num_);
   return mul_div_ceil(dram_cycle, dram_per_npu_den_, dram_per_npu_num_);
 }
 
@@ -684,9 +716,19 @@ bool Device::pump_dma() {
   return progress;
 }
 
-uint64_t Device::next_event() {
+// The next cycle at which the device can change state. DRAM events matter to the DMA
+// engines in two ways: any DRAM command may free queue space (an engine whose next burst
+// the DRAM cannot accept must look after each one), but an engine at its outstanding
+// limit, or with only completions to wait for, can do nothing before one of its bursts
+// completes. When no engine waits for queue space, the DRAM model is stepped ahead here
+// through the events that complete nothing (each would otherwise cost a pass of the
+// device loop that changes nothing) up to the first cycle at which the device sees a
+// completion. It is never stepped to a cycle the device will not reach: only below
+// `limit` (run_loop stops there) and below the device's own next event.
+uint64_t Device::next_event(uint64_t limit) {
   uint64_t t = kNever;
-  bool dram_pending = false;
+  bool queue_wait = false;       // a ready burst waits for DRAM queue space
+  bool completion_wait = false;  // bursts in flight: their completions are events
   for (uint32_t e = 0; e < kEngines; ++e) {
     const EngineState& s = engines_[e];
     if (!s.busy) continue;
@@ -699,22 +741,42 @@ uint64_t Device::next_event() {
       t = std::min(t, s.issue_at);
       continue;
     }
-    if (s.outstanding > 0) dram_pending = true;
+    if (s.outstanding > 0) completion_wait = true;
     if (s.next_burst < s.bursts.size()) {
-      if (s.bursts[s.next_burst].ready > now_) {
+      if (s.outstanding > 0 && s.outstanding >= config_.dma.max_outstanding) {
+        // At the outstanding limit: its page walk and the bus do not matter before a
+        // completion (which completion_wait covers).
+      } else if (s.bursts[s.next_burst].ready > now_) {
         t = std::min(t, s.bursts[s.next_burst].ready);  // its page is still being walked
       } else if (bus_free_at_ > now_) {
         t = std::min(t, bus_free_at_);
       } else {
-        dram_pending = true;  // blocked on DRAM queue space or outstanding limit
+        queue_wait = true;  // the DRAM cannot accept it yet
       }
     }
   }
-  if (dram_pending) {
+  if (queue_wait) {
     const uint64_t ev = dram_->next_event_cycle();
     if (ev != mem::kNever) t = std::min(t, std::max(now_ + 1, npu_cycle_at(ev + 1)));
+  } else if (completion_wait) {
+    t = std::min(t, next_completion(std::min(t, limit)));
   }
   return t;
+}
+
+// The first cycle after now() at which the device sees a DRAM completion, stepping the
+// DRAM model through the events before it; a value >= `bound` when there is none before
+// `bound` (the DRAM model is then left before `bound`). The completions found are left in
+// dram_done_ for pump_dma, which sees the DRAM model already at that cycle.
+uint64_t Device::next_completion(uint64_t bound) {
+  for (;;) {
+    const uint64_t ev = dram_->next_event_cycle();
+    if (ev == mem::kNever) return kNever;
+    const uint64_t at = std::max(now_ + 1, npu_cycle_at(ev + 1));
+    if (at >= bound) return at;
+    dram_->tick_until(dram_cycle_at(at));
+    if (!dram_done_.empty()) return at;
+  }
 }
 
 void Device::advance_to(uint64_t cycle) {
@@ -737,7 +799,7 @@ bool Device::run_loop(uint64_t limit, const std::function<bool()>* stop) {
     }
     if (stop && (*stop)()) return true;
     if (halted_ || !busy()) break;
-    const uint64_t t = next_event();
+    const uint64_t t = next_event(limit);
     if (t == kNever) {
       hung_ = true;  // nothing can ever happen: every queue waits on something that won't
       break;

@@ -46,8 +46,8 @@ class DramDevice {
   // The same for one command kind, inline: the controller asks these for every bank with
   // queued requests each time it plans.
   std::uint64_t earliest_act(std::uint32_t flat) const {
-    const Next& g = groups_[flat / banks_per_group_];
-    return max4(banks_[flat].next[kAct], g[kAct], ranks_[rank_of(flat)].next[kAct], command_bus_);
+    const Bank& b = banks_[flat];
+    return max4(b.next[kAct], groups_[b.group][kAct], ranks_[b.rank].next[kAct], command_bus_);
   }
   std::uint64_t earliest_pre(std::uint32_t flat) const {
     const std::uint64_t b = banks_[flat].next[kPre];
@@ -55,9 +55,9 @@ class DramDevice {
   }
   std::uint64_t earliest_column(bool write, std::uint32_t flat) const {
     const int k = write ? kWr : kRd;
-    const Next& g = groups_[flat / banks_per_group_];
+    const Bank& b = banks_[flat];
     const std::uint64_t c = channel_[k] > command_bus_ ? channel_[k] : command_bus_;
-    return max4(banks_[flat].next[k], g[k], ranks_[rank_of(flat)].next[k], c);
+    return max4(b.next[k], groups_[b.group][k], ranks_[b.rank].next[k], c);
   }
   // Whether the bank/rank state allows `cmd` at all: ACT needs a closed bank, PRE an
   // open one, column commands the open row `row`, REF a rank with every bank closed.
@@ -79,6 +79,9 @@ class DramDevice {
     Next next{};
     std::uint32_t row = 0;
     bool open = false;
+    // Its bank group (index into groups_) and rank, fixed at construction: the earliest_*
+    // queries run for every candidate of every plan, and the divisions showed.
+    std::uint32_t group = 0, rank = 0;
   };
   struct Rank {
     Next next{};

@@ -70,8 +70,22 @@ class MemorySystem final : private ICompletionSink {
  private:
   void on_done(const Request& request, std::uint32_t channel, std::uint64_t done) override;
 
+  // The last address decoded: the DMA engine asks can_accept() and then send() for the
+  // same burst, so the second decode (a virtual call) is served from here.
+  const DecodedAddress& decode(std::uint64_t addr) const {
+    if (addr != memo_addr_ || !memo_valid_) {
+      memo_where_ = mapper_->decode(addr);
+      memo_addr_ = addr;
+      memo_valid_ = true;
+    }
+    return memo_where_;
+  }
+
   DramConfig config_;
   std::unique_ptr<IAddressMapper> mapper_;
+  mutable std::uint64_t memo_addr_ = 0;
+  mutable DecodedAddress memo_where_;
+  mutable bool memo_valid_ = false;
   std::vector<IDramObserver*> observers_;
   std::vector<std::unique_ptr<ChannelController>> channels_;
   CompletionCallback callback_;

@@ -160,7 +160,8 @@ class Device {
                           uint32_t n3, uint32_t s1, uint32_t s2, uint32_t s3) const;
   void finish_command(uint32_t engine, uint64_t end_cycle);
   bool pump_dma();
-  uint64_t next_event();
+  uint64_t next_event(uint64_t limit);
+  uint64_t next_completion(uint64_t bound);
   void advance_to(uint64_t cycle);
   bool run_loop(uint64_t limit, const std::function<bool()>* stop);  // true: stopped
   bool all_idle() const;
@@ -196,6 +197,11 @@ class Device {
   uint64_t job_start_ = 0;
   std::vector<uint32_t> job_words_;
   size_t job_pos_ = 0;  // next word to decode
+  // dispatch(): the command at stalled_pos_ waits for room in engine stalled_engine_'s
+  // queue (already decoded and checked); kNoStall when the CP is not waiting.
+  static constexpr size_t kNoStall = ~size_t{0};
+  size_t stalled_pos_ = kNoStall;
+  uint32_t stalled_engine_ = 0;
   bool barrier_pending_ = false;
   Queued barrier_;
 
@@ -222,6 +228,9 @@ class Device {
   uint64_t window_start_ = 0;
   uint64_t window_read_ = 0, window_write_ = 0;
   uint64_t dram_per_npu_num_ = 1, dram_per_npu_den_ = 1;  // DRAM cycles per core cycle
+  // Precomputed for the crossings' fast path (device.cpp, div_exact).
+  uint64_t dram_fast_max_ = 0, npu_fast_max_ = 0;
+  double inv_den_ = 1.0, inv_num_ = 1.0;
 };
 
 }  // namespace tessel::sim::npu
