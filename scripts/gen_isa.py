@@ -164,12 +164,42 @@ def gen_c_header(spec):
     w("  }")
     w("}")
     w("")
+    gen_c_reserved_mask(spec, w)
+    w("")
     w("/* Reads field FIELD of the command starting at `words` (unsigned, unextended). */")
     w(f"#define {PREFIX}_CMD_FIELD(words, FIELD) \\")
     w(f"  (((words)[FIELD##_WORD] >> FIELD##_SHIFT) & FIELD##_MASK)")
     w("")
     w("#endif /* TESSEL_NPU_ISA_H */")
     return "\n".join(L) + "\n"
+
+
+def gen_c_reserved_mask(spec, w):
+    """Emits tessel_cmd_reserved_mask(): per command and word, the bits of the fields named
+    reserved*. The driver refuses a command with any of them set (a later contract version
+    may give them a meaning), so the table follows the spec instead of being kept by hand."""
+    w("/* Bits of word `word` (0 = header) of a command with this opcode that belong to its")
+    w(" * reserved fields (named reserved*): a valid command has them zero. 0 for an unknown")
+    w(" * opcode, the header word, a word past the command and a command without reserved")
+    w(" * fields. (Bits 31:16 of the header are reserved too; see the command-header doc.) */")
+    w("static inline uint32_t tessel_cmd_reserved_mask(uint32_t opcode, uint32_t word) {")
+    w("  switch (opcode) {")
+    for c in spec["commands"]:
+        by_word = {}  # word index -> (mask, [field names]), in word order
+        for f in c["layout"]:
+            if f["name"].startswith("reserved"):
+                m, names = by_word.get(f["word"], (0, []))
+                by_word[f["word"]] = (m | mask(f["width"]) << f["shift"], names + [f["name"]])
+        if not by_word:
+            continue
+        w(f"    case {PREFIX}_OP_{c['name']}:")
+        for word in sorted(by_word):
+            m, names = by_word[word]
+            w(f"      if (word == {word}u) return 0x{m:08X}u; /* {', '.join(names)} */")
+        w("      return 0;")
+    w("    default: return 0;")
+    w("  }")
+    w("}")
 
 
 # ----------------------------------------------------------------------------- C++

@@ -13,169 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "tessel/driver/sim_npu.hpp"
-#include "tessel_accel.h"
-#include "tessel_isa_commands.hpp"
-#include "tessel_npu_isa.h"
+#include "driver_test_util.hpp"
 
 using tessel::driver::SimNpu;
 namespace isa = tessel::isa;
+using namespace tessel::test;  // Bo, File, encode, load, store, copy_job, ...
 
 namespace {
-
-// ---------------------------------------------------------------- helpers (as the smoke test)
-
-struct Bo {
-  uint32_t handle = 0;
-  uint32_t va = 0;
-  uint64_t size = 0;
-  uint8_t* host = nullptr;  // mmap of the whole BO
-
-  bool all(uint8_t v) const {
-    return std::all_of(host, host + size, [v](uint8_t b) { return b == v; });
-  }
-};
-
-// One open file (= one context) of the device; closed on destruction.
-class File {
- public:
-  explicit File(SimNpu& npu) : npu_(npu), fd_(npu.open()) { REQUIRE(fd_ >= 0); }
-  ~File() {
-    if (fd_ >= 0) npu_.close(fd_);
-  }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-
-  int ioctl(uint32_t cmd, void* arg) { return npu_.ioctl(fd_, cmd, arg); }
-  void close() {
-    REQUIRE(npu_.close(fd_) == 0);
-    fd_ = -1;
-  }
-
-  Bo bo(uint64_t size, bool read_only = false, uint64_t va = 0) {
-    tessel_bo_create c{};
-    c.size = size;
-    c.va = va;
-    c.npu_read_only = read_only ? 1 : 0;
-    REQUIRE(ioctl(TESSEL_IOCTL_BO_CREATE, &c) == 0);
-    Bo b;
-    b.handle = c.handle;
-    b.va = static_cast<uint32_t>(c.va);
-    b.size = (size + 4095) / 4096 * 4096;
-    tessel_bo_mmap m{};
-    m.handle = c.handle;
-    REQUIRE(ioctl(TESSEL_IOCTL_BO_MMAP, &m) == 0);
-    b.host = static_cast<uint8_t*>(npu_.mmap(fd_, m.offset, b.size));
-    REQUIRE(b.host != nullptr);
-    return b;
-  }
-
-  // The command BO that submit() uses (created on first use).
-  void make_cmd_bo() {
-    if (cmd_.handle == 0) cmd_ = bo(64 * 1024);
-  }
-  // Submits `words` (through this file's command BO, which may be reused at once: the
-  // driver copies the stream) and returns the submit ioctl's result.
-  int submit(const std::vector<uint32_t>& words, const std::vector<uint32_t>& bos,
-             tessel_submit* out, const std::vector<uint64_t>& fences = {},
-             uint64_t timeout_ns = 0) {
-    make_cmd_bo();
-    REQUIRE(words.size() * 4 <= cmd_.size);
-    std::memcpy(cmd_.host, words.data(), words.size() * 4);
-    tessel_submit s{};
-    s.cmd_handle = cmd_.handle;
-    s.cmd_bytes = static_cast<uint32_t>(words.size() * 4);
-    s.bo_count = static_cast<uint32_t>(bos.size());
-    s.bo_handles = reinterpret_cast<uintptr_t>(bos.data());
-    s.in_fence_count = static_cast<uint32_t>(fences.size());
-    s.in_fences = reinterpret_cast<uintptr_t>(fences.data());
-    s.timeout_ns = timeout_ns;
-    const int rc = ioctl(TESSEL_IOCTL_SUBMIT, &s);
-    *out = s;
-    return rc;
-  }
-  // Submits and requires acceptance; the fence.
-  uint64_t run(const std::vector<uint32_t>& words, const std::vector<uint32_t>& bos,
-               const std::vector<uint64_t>& fences = {}, uint64_t timeout_ns = 0) {
-    tessel_submit s{};
-    const int rc = submit(words, bos, &s, fences, timeout_ns);
-    INFO("submit: reason " << s.error_reason << " at offset " << s.error_offset);
-    REQUIRE(rc == 0);
-    REQUIRE(s.fence != 0);
-    return s.fence;
-  }
-  uint32_t wait(uint64_t fence) {
-    tessel_wait w{};
-    w.fence = fence;
-    w.timeout_ns = 60'000'000'000ull;  // generous: a hang must show as a failure, not block
-    REQUIRE(ioctl(TESSEL_IOCTL_WAIT, &w) == 0);
-    return w.status;
-  }
-  tessel_job_status_args status(uint64_t fence) {
-    tessel_job_status_args js{};
-    js.fence = fence;
-    REQUIRE(ioctl(TESSEL_IOCTL_JOB_STATUS, &js) == 0);
-    return js;
-  }
-  uint64_t param(uint32_t which) {
-    tessel_get_param p{};
-    p.param = which;
-    REQUIRE(ioctl(TESSEL_IOCTL_GET_PARAM, &p) == 0);
-    return p.value;
-  }
-
- private:
-  SimNpu& npu_;
-  int fd_;
-  Bo cmd_;
-};
-
-std::vector<uint32_t> encode(const std::vector<isa::Command>& cmds) {
-  std::vector<uint32_t> words;
-  for (const isa::Command& c : cmds) isa::encode(c, words);
-  return words;
-}
-
-isa::DmaLoad load(uint32_t dram, uint32_t sram, uint32_t len) {
-  isa::DmaLoad c;
-  c.dram_addr = dram;
-  c.sram_addr = sram;
-  c.len0 = len;
-  c.n1 = c.n2 = c.n3 = 1;
-  return c;
-}
-
-isa::DmaStore store(uint32_t dram, uint32_t sram, uint32_t len) {
-  isa::DmaStore c;
-  c.dram_addr = dram;
-  c.sram_addr = sram;
-  c.len0 = len;
-  c.n1 = c.n2 = c.n3 = 1;
-  return c;
-}
-
-isa::SemSignal signal(isa::Engine engine, uint8_t sem) {
-  isa::SemSignal c;
-  c.engine = static_cast<uint8_t>(engine);
-  c.sem = sem;
-  return c;
-}
-
-isa::SemWait wait_on(isa::Engine engine, uint8_t sem) {
-  isa::SemWait c;
-  c.engine = static_cast<uint8_t>(engine);
-  c.sem = sem;
-  return c;
-}
-
-// DRAM -> SRAM -> DRAM copy of `len` bytes (the DMA_OUT queue waits for the load).
-// Byte offsets: DMA_LOAD 0 (address word at 4), SEM_SIGNAL 48, SEM_WAIT 56, DMA_STORE 64
-// (address word at 68), END 112.
-std::vector<uint32_t> copy_job(uint32_t src, uint32_t dst, uint32_t len) {
-  return encode({load(src, 0, len), signal(isa::Engine::kDmaIn, 0),
-                 wait_on(isa::Engine::kDmaOut, 0), store(dst, 0, len), isa::End{}});
-}
-constexpr uint32_t kLoadOffset = 0, kStoreOffset = 64;
 
 void fill(const Bo& b, uint32_t seed) {
   for (uint64_t i = 0; i < b.size; ++i) b.host[i] = static_cast<uint8_t>((i * 131 + seed * 29 + (i >> 8)) ^ seed);
@@ -342,7 +186,7 @@ TEST_CASE("a DMA error in one context: another context's job queued behind it co
   // at most once, for the end of the current slice (its command BO is made beforehand:
   // creating and mapping it would wait more). (A holder job cannot order these jobs as in
   // the tests below: closing it resets the device, which clears the injected error.)
-  b.make_cmd_bo();
+  b.cmd_bo();
   npu.inject_dma_error(isa::Engine::kDmaOut);
   const uint64_t fa = a.run(slow_job(big, {store(a_dst.va + 256, 0, 64), isa::End{}}),
                             {big.handle, a_dst.handle});

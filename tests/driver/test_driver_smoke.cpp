@@ -4,13 +4,10 @@
 #include <cstring>
 #include <vector>
 
-#include "tessel/driver/sim_npu.hpp"
-#include "tessel_accel.h"
-#include "tessel_isa_commands.hpp"
-#include "tessel_npu_isa.h"
+#include "driver_test_util.hpp"
 
 using tessel::driver::SimNpu;
-namespace isa = tessel::isa;
+using tessel::test::copy_job;
 
 TEST_CASE("a DMA round trip through buffer objects completes with its counters") {
   SimNpu npu(tessel::sim::npu::load_npu_preset_or_file("default"));
@@ -29,24 +26,10 @@ TEST_CASE("a DMA round trip through buffer objects completes with its counters")
   REQUIRE(in != nullptr);
   for (int i = 0; i < 8192; ++i) in[i] = static_cast<uint8_t>(i * 7 + 1);
 
-  isa::DmaLoad ld;
-  ld.dram_addr = static_cast<uint32_t>(src.va);
-  ld.sram_addr = 0;
-  ld.len0 = 8192;
-  ld.n1 = ld.n2 = ld.n3 = 1;
-  isa::DmaStore st;
-  st.dram_addr = static_cast<uint32_t>(dst.va);
-  st.sram_addr = 0;
-  st.len0 = 8192;
-  st.n1 = st.n2 = st.n3 = 1;
-  isa::SemSignal sig;
-  sig.engine = 0;  // on DMA_IN, after the load
-  sig.sem = 0;
-  isa::SemWait wt;
-  wt.engine = 1;  // on DMA_OUT, before the store
-  wt.sem = 0;
-  std::vector<uint32_t> words;
-  for (const isa::Command& c : std::vector<isa::Command>{ld, sig, wt, st, isa::End{}}) isa::encode(c, words);
+  // DMA_LOAD, SEM_SIGNAL on DMA_IN after the load, SEM_WAIT on DMA_OUT before the store,
+  // DMA_STORE, END.
+  const std::vector<uint32_t> words = copy_job(static_cast<uint32_t>(src.va),
+                                               static_cast<uint32_t>(dst.va), 8192);
   m.handle = cmd.handle;
   REQUIRE(npu.ioctl(fd, TESSEL_IOCTL_BO_MMAP, &m) == 0);
   std::memcpy(npu.mmap(fd, m.offset, 4096), words.data(), words.size() * 4);

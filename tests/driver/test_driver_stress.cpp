@@ -17,13 +17,18 @@
 #include <thread>
 #include <vector>
 
-#include "tessel/driver/sim_npu.hpp"
-#include "tessel_accel.h"
-#include "tessel_isa_commands.hpp"
-#include "tessel_npu_isa.h"
+#include "driver_test_util.hpp"
 
 using tessel::driver::SimNpu;
 namespace isa = tessel::isa;
+// Bo and the command builders (plain values, safe on worker threads); not File, whose
+// REQUIREs belong on the test thread.
+using tessel::test::Bo;
+using tessel::test::encode;
+using tessel::test::load;
+using tessel::test::signal;
+using tessel::test::store;
+using tessel::test::wait_on;
 
 namespace {
 
@@ -32,44 +37,6 @@ constexpr int kContextsPerThread = 2;
 constexpr int kJobs = 25;            // per context
 constexpr uint32_t kSlot = 16384;    // bytes of fresh data per job
 constexpr uint64_t kWaitNs = 120'000'000'000ull;  // a lost job shows as a failure, not a hang
-
-std::vector<uint32_t> encode(const std::vector<isa::Command>& cmds) {
-  std::vector<uint32_t> words;
-  for (const isa::Command& c : cmds) isa::encode(c, words);
-  return words;
-}
-
-isa::DmaLoad load(uint32_t dram, uint32_t sram, uint32_t len) {
-  isa::DmaLoad c;
-  c.dram_addr = dram;
-  c.sram_addr = sram;
-  c.len0 = len;
-  c.n1 = c.n2 = c.n3 = 1;
-  return c;
-}
-
-isa::DmaStore store(uint32_t dram, uint32_t sram, uint32_t len) {
-  isa::DmaStore c;
-  c.dram_addr = dram;
-  c.sram_addr = sram;
-  c.len0 = len;
-  c.n1 = c.n2 = c.n3 = 1;
-  return c;
-}
-
-isa::SemSignal signal(isa::Engine engine, uint8_t sem) {
-  isa::SemSignal c;
-  c.engine = static_cast<uint8_t>(engine);
-  c.sem = sem;
-  return c;
-}
-
-isa::SemWait wait_on(isa::Engine engine, uint8_t sem) {
-  isa::SemWait c;
-  c.engine = static_cast<uint8_t>(engine);
-  c.sem = sem;
-  return c;
-}
 
 // The byte at `i` of job `job`'s fresh data in context `ctx` of thread `thread`: distinct
 // for every (thread, ctx, job) so that a job reading another's slot is caught.
@@ -84,12 +51,6 @@ struct Errors {
   void add(const std::string& what) {
     if (list.size() < 20) list.push_back(what);
   }
-};
-
-struct Bo {
-  uint32_t handle = 0;
-  uint32_t va = 0;
-  uint8_t* host = nullptr;
 };
 
 // One context's buffers and jobs, driven by one worker thread.
@@ -112,6 +73,7 @@ bool make_bo(SimNpu& npu, int fd, uint64_t size, Bo* out, Errors& err) {
   rc = npu.ioctl(fd, TESSEL_IOCTL_BO_MMAP, &m);
   out->handle = c.handle;
   out->va = static_cast<uint32_t>(c.va);
+  out->size = size;
   out->host = rc == 0 ? static_cast<uint8_t*>(npu.mmap(fd, m.offset, size)) : nullptr;
   if (out->host == nullptr) err.add("BO_MMAP/mmap " + std::to_string(rc));
   return out->host != nullptr;

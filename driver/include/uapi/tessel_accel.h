@@ -200,7 +200,11 @@ struct tessel_job_status_args {
   __u32 error_offset;  /* out: byte offset of the failing command in the stream */
   __u32 fault_addr;    /* out: NPU virtual address (MMU fault, DMA error) */
   __u64 cycles;        /* out: device cycles from start to end (0 until finished) */
-  __u64 start_ns;      /* out: device time when it started (0 if never) */
+  __u64 start_ns;      /* out: device time when it started. Device time counts from 0
+                        * (the simulator's stands still while the device is idle), so 0
+                        * is a legitimate start for the first job on a fresh device, and
+                        * also what a job that never started reports: `status`, not
+                        * start_ns, says whether a job started */
   __u64 end_ns;        /* out: device time when it finished */
 };
 
