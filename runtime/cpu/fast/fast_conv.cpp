@@ -327,6 +327,11 @@ struct FastConv::Impl {
     const size_t out_image = static_cast<size_t>(s.out_h) * s.out_w * s.out_c;
     auto* out = static_cast<uint8_t*>(output);
     const int workers = std::min(threads, total);
+    // oneDNN's primitives run single-threaded inside our loop. With one worker there is no
+    // team, and oneDNN would size its own from the calling thread's OpenMP setting, which
+    // a thread that did not build this convolution (e.g. the simulator's device thread of
+    // a new device) has at its default: all cores, with their spinning workers.
+    omp_set_num_threads(1);
 #pragma omp parallel for num_threads(workers) schedule(static)
     for (int i = 0; i < total; ++i) {
       const int n = i / bands_per_image;
