@@ -340,8 +340,9 @@ void check(const isa::Resize& c, const Checker& ck) {
   ck.region("out_addr", c.out_addr, uint64_t{c.out_h} * c.out_w * c.channels);
 }
 
-// The whole-tensor resize's parameters for a RESIZE_ROWS band.
-k::ResizeBilinearParams band_params(const isa::ResizeRows& c) {
+// The bilinear kernels' parameters of a RESIZE or RESIZE_ROWS (the whole tensor).
+template <class C>
+k::ResizeBilinearParams bilinear_params(const C& c) {
   k::ResizeBilinearParams p;
   p.input_height = c.in_h;
   p.input_width = c.in_w;
@@ -350,6 +351,12 @@ k::ResizeBilinearParams band_params(const isa::ResizeRows& c) {
   p.output_width = c.out_w;
   p.align_corners = c.align_corners != 0;
   p.half_pixel_centers = c.half_pixel_centers != 0;
+  return p;
+}
+
+// ... and restricted to a RESIZE_ROWS band.
+k::ResizeBilinearParams band_params(const isa::ResizeRows& c) {
+  k::ResizeBilinearParams p = bilinear_params(c);
   p.output_row_begin = c.out_row;
   p.output_row_end = c.out_row + c.out_rows;
   p.input_row_begin = c.in_row;
@@ -969,14 +976,7 @@ void FunctionalUnit::execute(const isa::Command& cmd, uint8_t* sram, size_t sram
                 k::resize_nearest_neighbor_plan(k::Shape{1, c.in_h, c.in_w, c.channels}, p);
             k::axis_copy(plan, sram + c.in_addr, out.data(), 1);
           } else {
-            k::ResizeBilinearParams p;
-            p.input_height = c.in_h;
-            p.input_width = c.in_w;
-            p.depth = c.channels;
-            p.output_height = c.out_h;
-            p.output_width = c.out_w;
-            p.align_corners = c.align_corners != 0;
-            p.half_pixel_centers = c.half_pixel_centers != 0;
+            const k::ResizeBilinearParams p = bilinear_params(c);
             // As TFLite (and the CPU binding): uint8 runs reference_ops::ResizeBilinear
             // (float weights), int8 ResizeBilinearInteger.
             if (c.is_signed) {

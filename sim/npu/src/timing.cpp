@@ -156,18 +156,13 @@ ComputeTiming compute_timing(const isa::Command& cmd, const NpuConfig& config) {
           banks.add(c.table_addr, 256, 1, 1, 1);
           t.sram_read_bytes = uint64_t{c.count} + 256;
           t.sram_write_bytes = c.count;
-        } else if constexpr (is_one_of<T, isa::Pool, isa::Resize>) {
+        } else if constexpr (is_one_of<T, isa::Pool, isa::Resize, isa::ResizeRows>) {
           t.compute_cycles = vec_cycles(cmd, config);
-          const uint64_t in = uint64_t{c.in_h} * c.in_w * c.channels;
-          const uint64_t out = uint64_t{c.out_h} * c.out_w * c.channels;
-          banks.add(c.in_addr, in, 1, 1, 1);
-          banks.add(c.out_addr, out, 1, 1, 1);
-          t.sram_read_bytes = in;
-          t.sram_write_bytes = out;
-        } else if constexpr (std::is_same_v<T, isa::ResizeRows>) {
-          t.compute_cycles = vec_cycles(cmd, config);
-          const uint64_t in = uint64_t{c.in_rows} * c.in_w * c.channels;
-          const uint64_t out = uint64_t{c.out_rows} * c.out_w * c.channels;
+          // One pass over the input rows held in SRAM, one over the output rows written.
+          uint64_t in_rows = c.in_h, out_rows = c.out_h;
+          if constexpr (std::is_same_v<T, isa::ResizeRows>) in_rows = c.in_rows, out_rows = c.out_rows;
+          const uint64_t in = in_rows * c.in_w * c.channels;
+          const uint64_t out = out_rows * c.out_w * c.channels;
           banks.add(c.in_addr, in, 1, 1, 1);
           banks.add(c.out_addr, out, 1, 1, 1);
           t.sram_read_bytes = in;
