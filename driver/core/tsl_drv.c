@@ -206,7 +206,6 @@ static void trim_history(struct tsl_dev *dev) {
         } else {
           dev->orphans--;
         }
-        dev->finished--;
         free_job(dev, j);
         continue;
       }
@@ -240,7 +239,6 @@ static void finish_job(struct tsl_dev *dev, struct tsl_job *job, uint32_t status
   job->cmd_phys = 0;
   if (dev->running == job) dev->running = NULL;
   dev->pending--;
-  dev->finished++;
   if (job->file != NULL) {
     if (++job->file->finished > TESSEL_JOB_HISTORY) dev->trim_pending = true;
   } else if (++dev->orphans > TSL_HISTORY) {

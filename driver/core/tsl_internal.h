@@ -82,7 +82,6 @@ struct tsl_dev {
 
   struct tsl_job *jobs, *jobs_last; /* pending and recent finished jobs */
   uint32_t pending;                 /* queued or running */
-  uint32_t finished;                /* finished records kept */
   uint32_t orphans;                 /* of which of closed files (job->file == NULL) */
   bool trim_pending;                /* some file or the orphans exceed their history */
   struct tsl_job *running;

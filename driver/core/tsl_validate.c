@@ -69,7 +69,7 @@ uint32_t tsl_validate(const uint32_t *words, uint32_t count, const struct tsl_bo
     const uint32_t op = TESSEL_GET(w[0], TESSEL_CMD_OPCODE);
     const uint32_t len = TESSEL_GET(w[0], TESSEL_CMD_LENGTH);
     const uint32_t want = tessel_cmd_words(op);
-    if (want == 0 && op != TESSEL_OP_NOP) return TESSEL_SUBMIT_BAD_OPCODE;
+    if (want == 0) return TESSEL_SUBMIT_BAD_OPCODE;  /* every defined opcode has a length */
     if ((w[0] >> 16) != 0) return TESSEL_SUBMIT_BAD_FIELD;
     if (len != want || len > count - pos) return TESSEL_SUBMIT_BAD_LENGTH;
     if (!reserved_clear(w, op, len)) return TESSEL_SUBMIT_BAD_FIELD;

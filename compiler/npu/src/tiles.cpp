@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "tessel/ir/error.hpp"
-#include "tessel/kernels/quant_reduce.hpp"
+#include "tessel/sim/npu/resize_params.hpp"
 #include "tessel/sim/npu/timing.hpp"
 
 namespace tessel::compiler {
@@ -333,23 +333,6 @@ std::vector<Tile> softmax_tiles(const NpuOp& op, const TileShape& t, const Bases
   return tiles;
 }
 
-// Input rows that output rows [r0, r0 + rows) of a bilinear resize read, computed by the
-// kernels the NPU's functional model runs (uint8: float coordinates; int8: integer).
-kernels::RowRange resize_band_input_rows(const NpuOp& op, int r0, int rows) {
-  const isa::Resize& c = std::get<isa::Resize>(op.proto);
-  kernels::ResizeBilinearParams p;
-  p.input_height = c.in_h;
-  p.input_width = c.in_w;
-  p.depth = c.channels;
-  p.output_height = c.out_h;
-  p.output_width = c.out_w;
-  p.align_corners = c.align_corners != 0;
-  p.half_pixel_centers = c.half_pixel_centers != 0;
-  p.output_row_begin = r0;
-  p.output_row_end = r0 + rows;
-  return kernels::resize_bilinear_input_rows(p, c.is_signed != 0);
-}
-
 // RESIZE_BILINEAR. One tile (RESIZE) when the whole output fits (t.rows == out_h), else
 // bands of t.rows output rows (RESIZE_ROWS), each loading the input rows its band reads
 // (as the kernels compute them: resize_bilinear_input_rows) and storing its rows.
@@ -373,7 +356,6 @@ std::vector<Tile> resize_tiles(const NpuOp& op, const TileShape& t, const Bases&
       if (tile.out_fixed) c.out_addr = u32(uint64_t(op.res_out));
       tile.compute = c;
     } else {
-      const kernels::RowRange need = resize_band_input_rows(op, r0, rows);
       isa::ResizeRows c;
       c.is_signed = whole.is_signed;
       c.align_corners = whole.align_corners;
@@ -385,6 +367,9 @@ std::vector<Tile> resize_tiles(const NpuOp& op, const TileShape& t, const Bases&
       c.out_w = whole.out_w;
       c.out_row = static_cast<uint16_t>(r0);
       c.out_rows = static_cast<uint16_t>(rows);
+      // The rows the kernels will read, by their own coordinate rule (uint8 and int8
+      // differ), so that the band loads exactly what RESIZE_ROWS checks for.
+      const kernels::RowRange need = sim::npu::band_input_rows(c);
       // A resident input is whole in SRAM; a loaded one holds just the rows the band reads.
       c.in_row = static_cast<uint16_t>(tile.in_fixed[0] ? 0 : need.first);
       c.in_rows = static_cast<uint16_t>(tile.in_fixed[0] ? w.in_h : need.end - need.first);

@@ -38,6 +38,7 @@
 #include "tessel/kernels/quant_reduce.hpp"
 #include "tessel/kernels/shape.hpp"
 #include "tessel/kernels/tensor.hpp"
+#include "tessel/sim/npu/resize_params.hpp"
 
 namespace tessel::sim::npu {
 namespace {
@@ -340,27 +341,15 @@ void check(const isa::Resize& c, const Checker& ck) {
   ck.region("out_addr", c.out_addr, uint64_t{c.out_h} * c.out_w * c.channels);
 }
 
-// The bilinear kernels' parameters of a RESIZE or RESIZE_ROWS (the whole tensor).
-template <class C>
-k::ResizeBilinearParams bilinear_params(const C& c) {
-  k::ResizeBilinearParams p;
-  p.input_height = c.in_h;
-  p.input_width = c.in_w;
-  p.depth = c.channels;
-  p.output_height = c.out_h;
-  p.output_width = c.out_w;
-  p.align_corners = c.align_corners != 0;
-  p.half_pixel_centers = c.half_pixel_centers != 0;
-  return p;
-}
-
-// ... and restricted to a RESIZE_ROWS band.
-k::ResizeBilinearParams band_params(const isa::ResizeRows& c) {
-  k::ResizeBilinearParams p = bilinear_params(c);
-  p.output_row_begin = c.out_row;
-  p.output_row_end = c.out_row + c.out_rows;
-  p.input_row_begin = c.in_row;
-  return p;
+// RESIZE and RESIZE_ROWS (bilinear): as TFLite and the CPU binding, uint8 runs
+// reference_ops::ResizeBilinear (float weights), int8 ResizeBilinearInteger.
+void resize_bilinear_bytes(const k::ResizeBilinearParams& p, bool is_signed, const uint8_t* in,
+                           std::vector<uint8_t>& out) {
+  if (is_signed) {
+    k::resize_bilinear_integer(p, reinterpret_cast<const int8_t*>(in), reinterpret_cast<int8_t*>(out.data()));
+  } else {
+    k::resize_bilinear(p, in, out.data());
+  }
 }
 
 void check(const isa::ResizeRows& c, const Checker& ck) {
@@ -381,7 +370,7 @@ void check(const isa::ResizeRows& c, const Checker& ck) {
   ck.nonzero("in_rows", c.in_rows);
   ck.in_range("out_row + out_rows", int64_t{c.out_row} + c.out_rows, 1, c.out_h, "rows of the output");
   ck.in_range("in_row + in_rows", int64_t{c.in_row} + c.in_rows, 1, c.in_h, "rows of the input");
-  const k::RowRange need = k::resize_bilinear_input_rows(band_params(c), c.is_signed != 0);
+  const k::RowRange need = band_input_rows(c);
   if (need.first < c.in_row || need.end > int64_t{c.in_row} + c.in_rows) {
     ck.fail("the band reads input rows [" + std::to_string(need.first) + ", " +
             std::to_string(need.end) + ") but SRAM holds rows [" + std::to_string(c.in_row) +
@@ -976,27 +965,13 @@ void FunctionalUnit::execute(const isa::Command& cmd, uint8_t* sram, size_t sram
                 k::resize_nearest_neighbor_plan(k::Shape{1, c.in_h, c.in_w, c.channels}, p);
             k::axis_copy(plan, sram + c.in_addr, out.data(), 1);
           } else {
-            const k::ResizeBilinearParams p = bilinear_params(c);
-            // As TFLite (and the CPU binding): uint8 runs reference_ops::ResizeBilinear
-            // (float weights), int8 ResizeBilinearInteger.
-            if (c.is_signed) {
-              k::resize_bilinear_integer(p, reinterpret_cast<const int8_t*>(sram + c.in_addr),
-                                         as<int8_t>(out));
-            } else {
-              k::resize_bilinear(p, sram + c.in_addr, out.data());
-            }
+            resize_bilinear_bytes(bilinear_params(c), c.is_signed != 0, sram + c.in_addr, out);
           }
           std::memcpy(sram + c.out_addr, out.data(), out.size());
         } else if constexpr (std::is_same_v<T, isa::ResizeRows>) {
           // The same kernels as RESIZE, restricted to the band (identical values).
           out.resize(size_t{c.out_rows} * c.out_w * c.channels);
-          const k::ResizeBilinearParams p = band_params(c);
-          if (c.is_signed) {
-            k::resize_bilinear_integer(p, reinterpret_cast<const int8_t*>(sram + c.in_addr),
-                                       as<int8_t>(out));
-          } else {
-            k::resize_bilinear(p, sram + c.in_addr, out.data());
-          }
+          resize_bilinear_bytes(band_params(c), c.is_signed != 0, sram + c.in_addr, out);
           std::memcpy(sram + c.out_addr, out.data(), out.size());
         } else if constexpr (std::is_same_v<T, isa::Softmax>) {
           k::SoftmaxParams p;

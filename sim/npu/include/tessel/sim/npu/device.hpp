@@ -21,6 +21,7 @@
 // ERROR_STATUS/ERROR_OFFSET/FAULT_ADDR, raises the interrupt and stays halted until
 // SOFT_RESET. A faulting DMA moves no bytes at all.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -97,9 +98,7 @@ class Device {
   const std::string& last_error() const { return last_error_; }
   void add_observer(INpuObserver* observer) { observers_.push_back(observer); }
   void remove_observer(INpuObserver* observer) {
-    for (size_t i = 0; i < observers_.size(); ++i) {
-      if (observers_[i] == observer) observers_.erase(observers_.begin() + static_cast<long>(i--));
-    }
+    observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
   }
   void set_trace_window(uint64_t cycles) { trace_window_ = cycles == 0 ? 1 : cycles; }
   const mem::MemorySystem& memory_system() const { return *dram_; }
