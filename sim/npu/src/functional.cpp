@@ -642,11 +642,29 @@ const uint8_t* fast_input(const MacJob& j, const MacJob& view, const uint8_t* sr
   return buf.data();
 }
 
-// 64-bit hash of a byte string, eight bytes at a time (a cache index only: hits are
-// confirmed byte for byte).
+// 64-bit hash of a byte string (a cache index only: hits are confirmed byte for byte).
+// Four independent lanes of eight bytes: one lane's multiply chain was the cost of every
+// convolution command (its weights are hashed each time), four keep the multiplier busy.
 uint64_t hash_bytes(const uint8_t* p, size_t n, uint64_t h) {
   constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
   size_t i = 0;
+  if (n >= 32) {
+    uint64_t lane[4] = {h, h ^ 0x1111111111111111ull, h ^ 0x2222222222222222ull,
+                        h ^ 0x3333333333333333ull};
+    for (; i + 32 <= n; i += 32) {
+      for (int k = 0; k < 4; ++k) {
+        uint64_t w;
+        std::memcpy(&w, p + i + 8 * k, 8);
+        lane[k] = (lane[k] ^ w) * kMul;
+        lane[k] ^= lane[k] >> 29;
+      }
+    }
+    h = lane[0];
+    for (int k = 1; k < 4; ++k) {
+      h = (h ^ lane[k]) * kMul;
+      h ^= h >> 29;
+    }
+  }
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
