@@ -9,3 +9,5 @@ tessel_test(test_dram_timing unit ${PROJECT_SOURCE_DIR}/tests/unit/test_dram_tim
   LIBS tessel_sim_mem)
 tessel_test(test_dram_system unit ${PROJECT_SOURCE_DIR}/tests/unit/test_dram_system.cpp
   LIBS tessel_sim_mem)
+tessel_test(test_dram_transactions unit ${PROJECT_SOURCE_DIR}/tests/unit/test_dram_transactions.cpp
+  LIBS tessel_sim_mem)

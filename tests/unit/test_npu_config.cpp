@@ -102,6 +102,7 @@ TEST_CASE("config: a complete file parses into every field") {
   CHECK(c.dma.bus_bytes_per_cycle == 16);
   CHECK(c.dma.max_outstanding == 4);
   CHECK(c.dma.setup_cycles == 10);
+  CHECK(c.dma.max_transaction_bytes == 0);  // optional: one DRAM burst per transaction
   CHECK(c.mmu.contexts == 2);
   CHECK(c.mmu.tlb_entries == 8);
   CHECK(c.mmu.walk_cycles == 30);
@@ -192,6 +193,10 @@ TEST_CASE("config: each kind of bad file names the file and the key") {
        "t.yaml: sram.size_kib: must be a whole number of bank rows"},
       {"dma:", "dma: {engines: 3, bus_bytes_per_cycle: 16, max_outstanding: 4}",
        "t.yaml: dma.engines: must be in 2..2"},
+      {"dma:", "dma: {engines: 2, bus_bytes_per_cycle: 16, max_outstanding: 4, max_transaction_bytes: 96}",
+       "t.yaml: dma.max_transaction_bytes: must be 0 or a power of two up to 4096"},
+      {"dma:", "dma: {engines: 2, bus_bytes_per_cycle: 16, max_outstanding: 4, max_transaction_bytes: 8192}",
+       "t.yaml: dma.max_transaction_bytes: must be in 0..4096"},
       {"mmu:", "mmu: {contexts: 17, tlb_entries: 8, walk_cycles: 1}",
        "t.yaml: mmu.contexts: must be in 1..16"},
       {"command_processor:", "command_processor: {semaphores: 256, queue_depth: 4}",

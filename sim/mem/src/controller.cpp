@@ -319,16 +319,32 @@ void ChannelController::execute() {
   Slot& slot = slots_[static_cast<std::size_t>(s)];
   Command cmd = plan_.command;
 
+  bool close = false;
   if (is_column(cmd)) {
     const int q = is_write(cmd) ? kWriteQ : kReadQ;
     RowPolicyContext ctx;
     ctx.bank = bank;
     ctx.row = slot.where.row;
     ctx.other_hits_queued = queues_[q][bank].hits - 1 + queues_[1 - q][bank].hits;
-    if (row_policy_->close_after_access(ctx)) cmd = q == kWriteQ ? Command::WRA : Command::RDA;
+    close = row_policy_->close_after_access(ctx);
+    if (close && slot.req.bursts <= 1) cmd = q == kWriteQ ? Command::WRA : Command::RDA;
   }
   device_.issue(cmd, bank, slot.where.row, t);
   if (!observers_->empty()) notify(cmd, bank, &slot, t);
+  // A train: its other bursts follow at their earliest cycles; the last one closes the row
+  // if the policy says so. `last` is the cycle of the final column command.
+  std::uint64_t last = t;
+  if (is_column(cmd) && slot.req.bursts > 1) {
+    const bool write = is_write(cmd);
+    for (std::uint32_t k = 1; k < slot.req.bursts; ++k) {
+      Command c = cmd;
+      if (close && k + 1 == slot.req.bursts) c = write ? Command::WRA : Command::RDA;
+      last = device_.earliest_train_column(write, bank);
+      device_.issue_train_column(c, bank, slot.where.row, last);
+      if (!observers_->empty()) notify(c, bank, &slot, last);
+      if (has_auto_precharge(c)) cmd = c;  // the bank is closed after the train
+    }
+  }
 
   switch (cmd) {
     case Command::ACT:
@@ -347,21 +363,23 @@ void ChannelController::execute() {
     case Command::WRA: {
       const bool write = is_write(cmd);
       const int q = write ? kWriteQ : kReadQ;
+      const std::uint32_t n = slot.req.bursts;
       --queues_[q][bank].hits;
       switch (slot.row_class) {
         case kMiss: ++stats_.row_misses; break;
         case kConflict: ++stats_.row_conflicts; break;
         default: ++stats_.row_hits; break;
       }
+      stats_.row_hits += n - 1;  // a train's later bursts find their row open
       if (write) {
-        ++stats_.writes;
-        write_done_.push({slot.req, t + write_latency_});
+        stats_.writes += n;
+        write_done_.push({slot.req, last + write_latency_});
       } else {
-        ++stats_.reads;
-        read_done_.push({slot.req, t + read_latency_});
+        stats_.reads += n;
+        read_done_.push({slot.req, last + read_latency_});
       }
-      stats_.bytes += burst_bytes_;
-      stats_.data_bus_busy_cycles += tBL_;
+      stats_.bytes += std::uint64_t{burst_bytes_} * n;
+      stats_.data_bus_busy_cycles += std::uint64_t{tBL_} * n;
       unlink(q, s);
       if (has_auto_precharge(cmd)) {
         ++stats_.auto_precharges;

@@ -95,14 +95,31 @@ void DramDevice::close_bank(std::uint32_t flat, std::uint64_t act_ready) {
   raise(b.next[kAct], act_ready);
 }
 
-// The rules. Each line: preceding command -> following command at some level, distance.
 void DramDevice::issue(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t t) {
   if (!can_issue(cmd, flat, row, t)) refuse(cmd, flat, row, t);
+  command_bus_ = t + 1;
+  apply(cmd, flat, row, t);
+}
+
+void DramDevice::issue_train_column(Command cmd, std::uint32_t flat, std::uint32_t row,
+                                    std::uint64_t t) {
+  if (!is_column(cmd) || !state_allows(cmd, flat, row) ||
+      t < earliest_train_column(is_write(cmd), flat)) {
+    std::ostringstream os;
+    os << "DramDevice: illegal train " << command_name(cmd) << " to bank " << flat << " row "
+       << row << " at cycle " << t << " (earliest " << earliest_train_column(is_write(cmd), flat)
+       << ")";
+    throw std::logic_error(os.str());
+  }
+  apply(cmd, flat, row, t);
+}
+
+// The rules. Each line: preceding command -> following command at some level, distance.
+void DramDevice::apply(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t t) {
   Bank& b = banks_[flat];
   const std::uint32_t rank = b.rank;
   Next& g = groups_[b.group];
   Rank& r = ranks_[rank];
-  command_bus_ = t + 1;
 
   switch (cmd) {
     case Command::ACT: {

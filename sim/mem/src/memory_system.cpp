@@ -1,6 +1,7 @@
 #include "tessel/sim/mem/memory_system.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #include "tessel/sim/mem/registry.hpp"
 
@@ -21,12 +22,77 @@ bool MemorySystem::can_accept(std::uint64_t addr, bool is_write) const {
 void MemorySystem::send(Request request) {
   if (in_tick_)
     throw std::logic_error("MemorySystem::send called from a callback inside tick_until");
+  if (request.bursts != 1)
+    throw std::logic_error("MemorySystem::send: one burst per request (use send_transaction)");
   const DecodedAddress where = decode(request.addr);
   ChannelController& ch = *channels_[where.channel];
   if (!ch.can_accept(request.is_write))
     throw std::logic_error("MemorySystem::send: channel queue full (check can_accept first)");
   request.arrival = now_;
   ch.enqueue(request, where, now_);
+}
+
+const std::vector<MemorySystem::Train>& MemorySystem::split(std::uint64_t addr,
+                                                            std::uint32_t bytes) const {
+  if (bytes != 0 && bytes == trains_bytes_ && addr == trains_addr_) return trains_;
+  const std::uint64_t burst = config_.org.burst_bytes();
+  if (bytes == 0 || bytes % burst != 0 || addr % burst != 0 || bytes > 4096 ||
+      addr / 4096 != (addr + bytes - 1) / 4096) {
+    throw std::invalid_argument("MemorySystem: transaction of " + std::to_string(bytes) +
+                                " bytes at " + std::to_string(addr) +
+                                " is not whole bursts inside one 4 KiB page");
+  }
+  trains_.clear();
+  trains_bytes_ = 0;
+  for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
+    const DecodedAddress w = mapper_->decode(a);
+    bool joined = false;
+    for (Train& t : trains_) {
+      if (t.where.channel == w.channel && t.where.rank == w.rank &&
+          t.where.bankgroup == w.bankgroup && t.where.bank == w.bank && t.where.row == w.row) {
+        ++t.bursts;
+        joined = true;
+        break;
+      }
+    }
+    if (!joined) trains_.push_back({a, w, 1});
+  }
+  trains_addr_ = addr;
+  trains_bytes_ = bytes;
+  return trains_;
+}
+
+bool MemorySystem::can_accept_transaction(std::uint64_t addr, std::uint32_t bytes,
+                                          bool is_write) const {
+  const std::vector<Train>& trains = split(addr, bytes);
+  // Trains are few (one per channel, bank and row touched): count each channel's by a
+  // scan rather than a per-channel table.
+  for (std::size_t i = 0; i < trains.size(); ++i) {
+    const std::uint32_t c = trains[i].where.channel;
+    bool first = true;
+    for (std::size_t k = 0; k < i && first; ++k) first = trains[k].where.channel != c;
+    if (!first) continue;
+    std::uint32_t n = 1;
+    for (std::size_t k = i + 1; k < trains.size(); ++k) n += trains[k].where.channel == c ? 1 : 0;
+    if (n > channels_[c]->free_entries(is_write)) return false;
+  }
+  return true;
+}
+
+std::uint32_t MemorySystem::send_transaction(Request request, std::uint32_t bytes) {
+  if (in_tick_)
+    throw std::logic_error("MemorySystem::send_transaction called from a callback inside tick_until");
+  if (!can_accept_transaction(request.addr, bytes, request.is_write))
+    throw std::logic_error("MemorySystem::send_transaction: channel queue full (check can_accept_transaction first)");
+  request.arrival = now_;
+  const std::vector<Train>& trains = split(request.addr, bytes);
+  for (const Train& t : trains) {
+    Request r = request;
+    r.addr = t.addr;
+    r.bursts = t.bursts;
+    channels_[t.where.channel]->enqueue(r, t.where, now_);
+  }
+  return static_cast<std::uint32_t>(trains.size());
 }
 
 void MemorySystem::tick_until(std::uint64_t cycle) {

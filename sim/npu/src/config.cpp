@@ -10,7 +10,8 @@
 //   mac:    {rows, cols, weight_load_cycles_per_row, pipeline_cycles}
 //   vector: {lanes, pipeline_cycles}
 //   sram:   {size_kib, banks, bank_width_bytes}
-//   dma:    {engines, bus_bytes_per_cycle, max_outstanding, setup_cycles}
+//   dma:    {engines, bus_bytes_per_cycle, max_outstanding, setup_cycles,
+//            max_transaction_bytes (optional, 0)}
 //   mmu:    {contexts, tlb_entries, walk_cycles}
 //   command_processor: {semaphores, queue_depth}
 //   memory: {dram: PRESET_OR_PATH, dram_mib: N, overrides: {<DRAM YAML keys>}}
@@ -163,11 +164,15 @@ NpuConfig parse_root(YAML::Node root, const std::string& source, int depth) {
                               std::to_string(c.sram.banks * c.sram.bank_width_bytes) + " bytes)");
 
   const Section dma = top.map("dma", true);
-  dma.only({"engines", "bus_bytes_per_cycle", "max_outstanding", "setup_cycles"});
+  dma.only({"engines", "bus_bytes_per_cycle", "max_outstanding", "setup_cycles",
+            "max_transaction_bytes"});
   c.dma.engines = dma.count_in("engines", 2, 2, 2);  // the contract: DMA_IN and DMA_OUT
   c.dma.bus_bytes_per_cycle = dma.count_in("bus_bytes_per_cycle", 1, 4096);
   c.dma.max_outstanding = dma.count_in("max_outstanding", 1, 1024);
   c.dma.setup_cycles = dma.count_in("setup_cycles", 16, 0, 100000);
+  c.dma.max_transaction_bytes = dma.count_in("max_transaction_bytes", 0, 0, 4096);
+  if (c.dma.max_transaction_bytes != 0 && !is_pow2(c.dma.max_transaction_bytes))
+    dma.fail("max_transaction_bytes", "must be 0 or a power of two up to 4096");
 
   const Section mmu = top.map("mmu", true);
   mmu.only({"contexts", "tlb_entries", "walk_cycles"});
@@ -247,7 +252,8 @@ nlohmann::json hardware_json(const NpuConfig& c) {
         {"bank_width_bytes", c.sram.bank_width_bytes}}},
       {"dma",
        {{"engines", c.dma.engines}, {"bus_bytes_per_cycle", c.dma.bus_bytes_per_cycle},
-        {"max_outstanding", c.dma.max_outstanding}, {"setup_cycles", c.dma.setup_cycles}}},
+        {"max_outstanding", c.dma.max_outstanding}, {"setup_cycles", c.dma.setup_cycles},
+        {"max_transaction_bytes", c.dma.max_transaction_bytes}}},
       {"mmu",
        {{"contexts", c.mmu.contexts}, {"tlb_entries", c.mmu.tlb_entries},
         {"walk_cycles", c.mmu.walk_cycles}}},

@@ -87,6 +87,7 @@ Device::Device(const NpuConfig& config, int functional_threads, std::shared_ptr<
   dram_->set_completion_callback([this](const mem::Request& r, std::uint64_t done) {
     dram_done_.push_back(r.id);
     dram_done_cycles_.push_back(done);
+    dram_done_bursts_.push_back(r.bursts);
   });
   config_hash_ = npu_config_hash(config_);
 }
@@ -549,14 +550,17 @@ void Device::start_dma(uint32_t e) {
                 "injected DMA error: the memory system failed the transfer");
   }
   // Functional effect, then the bursts (whole, burst-aligned; consecutive segments that
-  // share a burst fetch it once). The MMU walks pages in order ahead of the transfer, so
-  // a burst can issue once its own page is translated: walks overlap earlier pages' data.
+  // share a burst fetch it once), grouped into transactions: consecutive bursts in one
+  // aligned block of max_transaction_bytes that became ready together. The MMU walks
+  // pages in order ahead of the transfer, so a burst can issue once its own page is
+  // translated: walks overlap earlier pages' data.
   const uint64_t burst = config_.dram.org.burst_bytes();
-  s.bursts.clear();
-  s.next_burst = 0;
+  const uint64_t block = std::max<uint64_t>(burst, config_.dma.max_transaction_bytes);
+  s.xfers.clear();
+  s.next_xfer = 0;
   s.outstanding = 0;
   s.last_done_dram = 0;
-  uint64_t moved = 0;
+  uint64_t moved = 0, total_bursts = 0;
   for (const Segment& g : segs) {
     if (load) {
       memory_.read(g.phys, sram_.data() + g.sram, g.len);
@@ -564,20 +568,31 @@ void Device::start_dma(uint32_t e) {
       memory_.write(g.phys, sram_.data() + g.sram, g.len);
     }
     moved += g.len;
+    const uint64_t ready = now_ + config_.dma.setup_cycles + g.walked;
     for (uint64_t b = g.phys / burst * burst; b < g.phys + g.len; b += burst) {
-      if (s.bursts.empty() || s.bursts.back().phys != b)
-        s.bursts.push_back({b, !load, now_ + config_.dma.setup_cycles + g.walked});
+      if (!s.xfers.empty()) {
+        DmaTransaction& x = s.xfers.back();
+        const uint64_t end = x.phys + uint64_t{x.bursts} * burst;
+        if (b + burst == end) continue;  // the previous segment's last burst
+        if (b == end && b / block == x.phys / block && ready == x.ready) {
+          ++x.bursts;
+          ++total_bursts;
+          continue;
+        }
+      }
+      s.xfers.push_back({b, 1, !load, ready});
+      ++total_bursts;
     }
   }
-  s.dma_bytes = s.bursts.size() * burst;
+  s.dma_bytes = total_bursts * burst;
   counters_[perf(load ? isa::Perf::kSramWriteBytes : isa::Perf::kSramReadBytes)] += moved;
   s.issue_at = now_ + config_.dma.setup_cycles;
   s.min_cycles = config_.dma.setup_cycles +
-                 std::max<uint64_t>(walk_cycles, s.bursts.size() * bus_cycles_per_burst_);
+                 std::max<uint64_t>(walk_cycles, total_bursts * bus_cycles_per_burst_);
   s.end = kNever;
   if (hang_engine_[e]) {
     hang_engine_[e] = false;
-    s.bursts.clear();
+    s.xfers.clear();
     s.hung = true;
   }
 }
@@ -670,44 +685,52 @@ bool Device::pump_dma() {
     const uint64_t id = dram_done_[i];
     if ((id >> kEpochShift) != (epoch_ & 0xFFFF)) continue;  // aborted by halt/reset
     EngineState& s = engines_[id & 1];
-    s.outstanding--;
+    const uint64_t n = dram_done_bursts_[i];
+    s.outstanding -= static_cast<uint32_t>(n);
     s.last_done_dram = std::max<uint64_t>(s.last_done_dram, dram_done_cycles_[i]);
     const bool write = (id & 1) == 1;
-    counters_[perf(write ? isa::Perf::kDramWriteBytes : isa::Perf::kDramReadBytes)] += burst;
-    note_dram_bytes(npu_cycle_at(dram_done_cycles_[i]), write, burst);
+    counters_[perf(write ? isa::Perf::kDramWriteBytes : isa::Perf::kDramReadBytes)] += n * burst;
+    note_dram_bytes(npu_cycle_at(dram_done_cycles_[i]), write, n * burst);
   }
   dram_done_.clear();
   dram_done_cycles_.clear();
+  dram_done_bursts_.clear();
 
   while (bus_free_at_ <= now_) {
     int chosen = -1;
     for (uint32_t k = 0; k < 2; ++k) {
       const uint32_t e = (bus_rr_ + k) & 1;
       const EngineState& s = engines_[e];
-      if (s.busy && s.next_burst < s.bursts.size() && s.bursts[s.next_burst].ready <= now_ &&
-          s.outstanding < config_.dma.max_outstanding &&
-          dram_->can_accept(s.bursts[s.next_burst].phys, s.bursts[s.next_burst].write)) {
+      if (!s.busy || s.next_xfer >= s.xfers.size()) continue;
+      const DmaTransaction& x = s.xfers[s.next_xfer];
+      if (x.ready <= now_ && under_outstanding_limit(s, x) &&
+          (x.bursts == 1 ? dram_->can_accept(x.phys, x.write)
+                         : dram_->can_accept_transaction(x.phys, x.bursts * static_cast<uint32_t>(burst), x.write))) {
         chosen = static_cast<int>(e);
         break;
       }
     }
     if (chosen < 0) break;
     EngineState& s = engines_[static_cast<uint32_t>(chosen)];
-    const DmaBurst& b = s.bursts[s.next_burst++];
+    const DmaTransaction& x = s.xfers[s.next_xfer++];
     mem::Request r;
-    r.addr = b.phys;
-    r.is_write = b.write;
+    r.addr = x.phys;
+    r.is_write = x.write;
     r.id = (epoch_ & 0xFFFF) << kEpochShift | (next_request_id_++ << 1) | static_cast<uint64_t>(chosen);
-    dram_->send(r);
-    s.outstanding++;
+    if (x.bursts == 1) {
+      dram_->send(r);
+    } else {
+      dram_->send_transaction(r, x.bursts * static_cast<uint32_t>(burst));
+    }
+    s.outstanding += x.bursts;
     bus_rr_ = static_cast<uint32_t>(chosen) + 1;
-    bus_free_at_ = std::max(bus_free_at_, now_) + bus_cycles_per_burst_;
+    bus_free_at_ = std::max(bus_free_at_, now_) + uint64_t{x.bursts} * bus_cycles_per_burst_;
     progress = true;
   }
 
   for (uint32_t e = 0; e < 2; ++e) {
     EngineState& s = engines_[e];
-    if (!s.busy || s.hung || s.next_burst < s.bursts.size() || s.outstanding > 0) continue;
+    if (!s.busy || s.hung || s.next_xfer < s.xfers.size() || s.outstanding > 0) continue;
     if (s.issue_at > now_) continue;
     const uint64_t end = std::max(s.issue_at, npu_cycle_at(s.last_done_dram));
     finish_command(e, std::min(end, now_));
@@ -742,12 +765,12 @@ uint64_t Device::next_event(uint64_t limit) {
       continue;
     }
     if (s.outstanding > 0) completion_wait = true;
-    if (s.next_burst < s.bursts.size()) {
-      if (s.outstanding > 0 && s.outstanding >= config_.dma.max_outstanding) {
+    if (s.next_xfer < s.xfers.size()) {
+      if (!under_outstanding_limit(s, s.xfers[s.next_xfer])) {
         // At the outstanding limit: its page walk and the bus do not matter before a
         // completion (which completion_wait covers).
-      } else if (s.bursts[s.next_burst].ready > now_) {
-        t = std::min(t, s.bursts[s.next_burst].ready);  // its page is still being walked
+      } else if (s.xfers[s.next_xfer].ready > now_) {
+        t = std::min(t, s.xfers[s.next_xfer].ready);  // its page is still being walked
       } else if (bus_free_at_ > now_) {
         t = std::min(t, bus_free_at_);
       } else {

@@ -3,6 +3,16 @@
 // refresh, and the channel's devices (DramDevice). Event-driven: it computes the next
 // cycle at which it can do anything (issue a command, complete a request, start a
 // refresh) and jumps there, so idle cycles cost nothing.
+//
+// Trains (Request::bursts > 1, from MemorySystem::send_transaction): one queue entry for
+// several bursts to one bank and row. The scheduler sees it as one request; when it picks
+// the train's column command, the controller issues that command and then the train's
+// other column commands back to back, each at its earliest legal cycle (DramDevice::
+// issue_train_column), and completes the request with its last burst. Other banks' ACT
+// and PRE still go in the gaps; no other column command goes between a train's bursts (it
+// could not have gone earlier anyway: the data bus is the train's). A row-policy close
+// (RDA/WRA) is applied to the last burst. Statistics count bursts: reads, writes, bytes
+// and row hits/misses/conflicts (the first burst is classified, the others are hits).
 
 #include <cstdint>
 #include <memory>
@@ -35,6 +45,10 @@ class ChannelController {
 
   bool can_accept(bool is_write) const {
     return is_write ? qsize_[1] < write_depth_ : qsize_[0] < read_depth_;
+  }
+  // Free queue entries (each holds one request, single burst or train).
+  std::uint32_t free_entries(bool is_write) const {
+    return is_write ? write_depth_ - qsize_[1] : read_depth_ - qsize_[0];
   }
   // Queues a request at cycle `now` (>= every cycle already processed).
   void enqueue(const Request& request, const DecodedAddress& where, std::uint64_t now);

@@ -70,6 +70,19 @@ class DramDevice {
   // can_issue() refuses is a programming error (std::logic_error).
   void issue(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t cycle);
 
+  // A train's second and later column commands (controller.hpp): the same bank and row as
+  // the column command before them, issued by the controller when it issues the first, at
+  // cycles ahead of its planning clock. They obey every bank, bank-group, rank and data-bus
+  // rule; the command bus is not reserved for them (one command cycle each, which the
+  // model leaves free for other banks' ACT and PRE in the gaps, as a controller would use it).
+  std::uint64_t earliest_train_column(bool write, std::uint32_t flat) const {
+    const int k = write ? kWr : kRd;
+    const Bank& b = banks_[flat];
+    return max4(b.next[k], groups_[b.group][k], ranks_[b.rank].next[k], channel_[k]);
+  }
+  void issue_train_column(Command cmd, std::uint32_t flat, std::uint32_t row,
+                          std::uint64_t cycle);
+
  private:
   // Command classes that constraints point to ("following" commands).
   enum Slot : int { kAct, kPre, kRd, kWr, kRef, kSlots };
@@ -100,6 +113,7 @@ class DramDevice {
     if (value > slot) slot = value;
   }
   void close_bank(std::uint32_t flat, std::uint64_t act_ready);
+  void apply(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t cycle);
   [[noreturn]] void refuse(Command cmd, std::uint32_t flat, std::uint32_t row,
                            std::uint64_t cycle) const;
 

@@ -39,8 +39,19 @@ class MemorySystem final : private ICompletionSink {
   void add_observer(IDramObserver* observer) { observers_.push_back(observer); }
 
   bool can_accept(std::uint64_t addr, bool is_write) const;
-  // Queues one burst; stamps request.arrival = now(). std::logic_error if !can_accept().
+  // Queues one burst; stamps request.arrival = now(). std::logic_error if !can_accept()
+  // or request.bursts != 1.
   void send(Request request);
+
+  // A transaction: `bytes` from `addr` (both multiples of the burst size; at most 4 KiB,
+  // inside one 4 KiB page, as an AXI burst). It becomes one request per (channel, bank,
+  // row) it touches, each a train of the transaction's bursts there (request.bursts),
+  // all with request.id; the completion callback runs once per train. can_accept_transaction
+  // is true when every channel involved has a free queue entry for each of its trains.
+  bool can_accept_transaction(std::uint64_t addr, std::uint32_t bytes, bool is_write) const;
+  // std::invalid_argument on a misaligned or oversized transaction, std::logic_error if
+  // !can_accept_transaction(). Returns the number of trains queued.
+  std::uint32_t send_transaction(Request request, std::uint32_t bytes);
 
   std::uint64_t now() const { return now_; }
   void tick_until(std::uint64_t cycle);
@@ -81,8 +92,20 @@ class MemorySystem final : private ICompletionSink {
     return memo_where_;
   }
 
+  // One train of a transaction, and the last transaction split (the DMA engine asks
+  // can_accept_transaction() and then send_transaction() for the same one).
+  struct Train {
+    std::uint64_t addr;
+    DecodedAddress where;
+    std::uint32_t bursts;
+  };
+  const std::vector<Train>& split(std::uint64_t addr, std::uint32_t bytes) const;
+
   DramConfig config_;
   std::unique_ptr<IAddressMapper> mapper_;
+  mutable std::vector<Train> trains_;
+  mutable std::uint64_t trains_addr_ = 0;
+  mutable std::uint32_t trains_bytes_ = 0;  // 0: nothing memoized
   mutable std::uint64_t memo_addr_ = 0;
   mutable DecodedAddress memo_where_;
   mutable bool memo_valid_ = false;

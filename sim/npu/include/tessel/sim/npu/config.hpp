@@ -43,6 +43,11 @@ struct DmaConfig {
   uint32_t bus_bytes_per_cycle = 32;  // shared NPU<->DRAM bus (interconnect), per core cycle
   uint32_t max_outstanding = 32;  // bursts in flight per DMA engine
   uint32_t setup_cycles = 16;     // per-command descriptor setup
+  // Largest memory transaction (AXI-burst-like), bytes: a DMA command's bursts go to the
+  // memory system in naturally aligned blocks of this size, each split into one train per
+  // DRAM channel, bank and row (mem::MemorySystem::send_transaction). 0 = one DRAM burst
+  // per transaction. A power of two <= 4096.
+  uint32_t max_transaction_bytes = 0;
 };
 
 struct MmuConfig {

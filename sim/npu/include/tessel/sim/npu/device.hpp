@@ -120,10 +120,13 @@ class Device {
     isa::Command cmd;
     uint32_t offset = 0;
   };
-  struct DmaBurst {
-    uint64_t phys;   // burst-aligned physical address
+  // One memory transaction: consecutive bursts inside one naturally aligned block of
+  // dma.max_transaction_bytes (one burst when that is 0).
+  struct DmaTransaction {
+    uint64_t phys;     // burst-aligned physical address
+    uint32_t bursts;   // >= 1
     bool write;
-    uint64_t ready;  // core cycle from which it may issue (setup + its page's translation)
+    uint64_t ready;    // core cycle from which it may issue (setup + its page's translation)
   };
   struct EngineState {
     std::deque<Queued> queue;
@@ -135,15 +138,20 @@ class Device {
     uint64_t wait_since = kNever;    // head is a SEM_WAIT that cannot proceed yet
     uint64_t macs = 0;
     // DMA engines
-    std::vector<DmaBurst> bursts;
-    size_t next_burst = 0;
-    uint32_t outstanding = 0;
+    std::vector<DmaTransaction> xfers;
+    size_t next_xfer = 0;
+    uint32_t outstanding = 0;        // bursts in flight
     uint64_t last_done_dram = 0;
     uint64_t dma_bytes = 0;
     uint64_t issue_at = 0;           // after descriptor setup
     uint64_t min_cycles = 0;         // setup + walks + bus time: stall_dram is the excess
   };
 
+  // A transaction may issue while the engine has room for all its bursts in flight (or
+  // has none in flight: one larger than the limit still goes, alone).
+  bool under_outstanding_limit(const EngineState& s, const DmaTransaction& x) const {
+    return s.outstanding == 0 || s.outstanding + x.bursts <= config_.dma.max_outstanding;
+  }
   void reset_state();
   void update_irq();
   void set_irq(uint32_t bits);
@@ -221,6 +229,7 @@ class Device {
   uint64_t next_request_id_ = 1;
   std::vector<uint64_t> dram_done_;         // request ids completed in the last tick
   std::vector<uint64_t> dram_done_cycles_;  // and their DRAM completion cycles
+  std::vector<uint32_t> dram_done_bursts_;  // and their bursts (a train counts them all)
 
   // DRAM bandwidth trace windows
   uint64_t trace_window_ = 1000;
