@@ -698,6 +698,51 @@ TEST_CASE("ELTWISE writes TFLite's ADD/SUB/MUL/MAXIMUM/MINIMUM bytes", "[npu][fu
   }
 }
 
+// Large ELTWISE commands go through a table of all 65536 operand pairs (PairTableCache),
+// kept per parameter set: the same bytes as the kernels, for every op and both types,
+// also when a second command with other parameters (or the same ones) follows.
+TEST_CASE("large ELTWISE (the operand-pair table) writes the kernels' bytes", "[npu][functional]") {
+  Rng rng(810);
+  std::vector<std::pair<EltwiseCase, Bytes>> cases;
+  for (uint32_t op = 0; op < isa::kEltwiseOpCount; ++op) {
+    for (const bool s : {true, false}) {
+      for (int i = 0; i < 3; ++i) {
+        INFO(isa::to_string(static_cast<isa::EltwiseOp>(op))
+             << (s ? " int8" : " uint8") << " case " << i);
+        EltwiseCase e = random_eltwise(rng, static_cast<isa::EltwiseOp>(op), s);
+        e.cmd.count = static_cast<uint32_t>(pick(rng, 8192, 40000));
+        e.a = random_bytes(rng, e.cmd.count);
+        e.b = random_bytes(rng, e.cmd.count);
+        const Bytes want = s ? expected_eltwise<int8_t>(e) : expected_eltwise<uint8_t>(e);
+        check_vector(rng, {e.a, e.b}, want, [&](const std::vector<uint32_t>& in, uint32_t out) {
+          isa::Eltwise c = e.cmd;
+          c.a_addr = in[0], c.b_addr = in[1], c.out_addr = out;
+          return isa::Command{c};
+        });
+        cases.push_back({e, want});
+      }
+    }
+  }
+  // One unit for all of them, twice over: tables are kept and looked up by parameters.
+  FunctionalUnit unit(1);
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < cases.size(); ++i) {
+      INFO("round " << round << " case " << i);
+      Sram sram(rng);
+      isa::Eltwise c = cases[i].first.cmd;
+      c.a_addr = sram.place(c.count);
+      c.b_addr = sram.place(c.count);
+      c.out_addr = sram.place(c.count);
+      sram.put(c.a_addr, cases[i].first.a);
+      sram.put(c.b_addr, cases[i].first.b);
+      Sram want = sram;
+      want.put(c.out_addr, cases[i].second);
+      unit.execute(isa::Command{c}, sram.bytes.data(), sram.bytes.size());
+      CHECK(first_difference(sram.bytes, want.bytes) == "");
+    }
+  }
+}
+
 TEST_CASE("ELTWISE in place (out_addr = a_addr) reads every input before writing",
           "[npu][functional]") {
   Rng rng(809);

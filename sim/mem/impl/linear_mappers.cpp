@@ -56,6 +56,10 @@ class LinearMapper final : public IAddressMapper {
     return d;
   }
 
+  void decode_run(std::uint64_t addr, std::uint32_t n, std::uint64_t burst_bytes,
+                  DecodedAddress* out) const override {
+    for (std::uint32_t i = 0; i < n; ++i) out[i] = LinearMapper::decode(addr + i * burst_bytes);
+  }
   std::uint64_t encode(const DecodedAddress& where) const override {
     DecodedAddress w = where;
     std::uint64_t a = 0;

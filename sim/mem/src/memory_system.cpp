@@ -44,18 +44,22 @@ const std::vector<MemorySystem::Train>& MemorySystem::split(std::uint64_t addr,
   }
   trains_.clear();
   trains_bytes_ = 0;
-  for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
-    const DecodedAddress w = mapper_->decode(a);
+  const auto n = static_cast<std::uint32_t>(bytes / burst);
+  decoded_.resize(n);
+  DecodedAddress* where = decoded_.data();
+  mapper_->decode_run(addr, n, burst, where);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const DecodedAddress& w = where[i];
     bool joined = false;
     for (Train& t : trains_) {
-      if (t.where.channel == w.channel && t.where.rank == w.rank &&
-          t.where.bankgroup == w.bankgroup && t.where.bank == w.bank && t.where.row == w.row) {
+      if (t.where.row == w.row && t.where.bank == w.bank && t.where.channel == w.channel &&
+          t.where.bankgroup == w.bankgroup && t.where.rank == w.rank) {
         ++t.bursts;
         joined = true;
         break;
       }
     }
-    if (!joined) trains_.push_back({a, w, 1});
+    if (!joined) trains_.push_back({addr + i * burst, w, 1});
   }
   trains_addr_ = addr;
   trains_bytes_ = bytes;

@@ -22,6 +22,7 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -900,8 +901,52 @@ uint64_t command_macs(const isa::Command& cmd) {
       cmd);
 }
 
+// An ELTWISE on 8-bit operands is a function of the operand pair alone. For a large
+// command, the function is evaluated once for all 65536 pairs with the reference kernel
+// (eltwise_typed), so the table is exact by construction, and the command becomes one
+// lookup per element. Tables are kept per command parameters (a model has a few).
+class PairTableCache {
+ public:
+  static constexpr uint32_t kMinCount = 8192;  // below this, a table costs more than it saves
+
+  const uint8_t* get(const isa::Eltwise& c) {
+    const Key key = {c.op,       c.is_signed, c.a_zp,     c.b_zp,     c.out_zp,
+                     c.left_shift, c.a_mult,  c.a_shift,  c.b_mult,   c.b_shift,
+                     c.out_mult, c.out_shift, c.act_min,  c.act_max};
+    auto it = tables_.find(key);
+    if (it != tables_.end()) return it->second.data();
+    if (tables_.size() >= kMaxTables) tables_.clear();
+    std::vector<uint8_t> a(65536), b(65536), y(65536);
+    for (uint32_t i = 0; i < 65536; ++i) {
+      a[i] = static_cast<uint8_t>(i & 255);
+      b[i] = static_cast<uint8_t>(i >> 8);
+    }
+    isa::Eltwise all = c;
+    all.count = 65536;
+    if (c.is_signed) {
+      eltwise_typed(all, reinterpret_cast<const int8_t*>(a.data()),
+                    reinterpret_cast<const int8_t*>(b.data()), reinterpret_cast<int8_t*>(y.data()));
+    } else {
+      eltwise_typed(all, a.data(), b.data(), y.data());
+    }
+    return tables_.emplace(key, std::move(y)).first->second.data();
+  }
+
+  // y[i] = table[a[i] + 256 * b[i]] over the operands' bytes.
+  static void apply(const uint8_t* table, const uint8_t* a, const uint8_t* b, uint8_t* y,
+                    uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i) y[i] = table[a[i] | (uint32_t{b[i]} << 8)];
+  }
+
+ private:
+  static constexpr size_t kMaxTables = 256;
+  using Key = std::array<int64_t, 14>;
+  std::map<Key, std::vector<uint8_t>> tables_;
+};
+
 struct FunctionalUnit::Cache {
   FastConvCache convs;
+  PairTableCache pair_tables;
   std::vector<uint8_t> in, out;  // scratch, kept to avoid reallocating per command
 };
 
@@ -948,7 +993,10 @@ void FunctionalUnit::execute(const isa::Command& cmd, uint8_t* sram, size_t sram
                          static_cast<size_t>(j.out_stride), sram + j.out_addr);
         } else if constexpr (std::is_same_v<T, isa::Eltwise>) {
           out.resize(c.count);
-          if (c.is_signed) {
+          if (!reference_only_ && c.count >= PairTableCache::kMinCount) {
+            PairTableCache::apply(cache_->pair_tables.get(c), sram + c.a_addr, sram + c.b_addr,
+                                  out.data(), c.count);
+          } else if (c.is_signed) {
             eltwise_typed(c, reinterpret_cast<const int8_t*>(sram + c.a_addr),
                           reinterpret_cast<const int8_t*>(sram + c.b_addr), as<int8_t>(out));
           } else {

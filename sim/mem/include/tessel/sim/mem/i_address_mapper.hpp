@@ -23,6 +23,12 @@ class IAddressMapper {
   virtual ~IAddressMapper() = default;
   virtual const std::string& name() const = 0;
   virtual DecodedAddress decode(std::uint64_t addr) const = 0;
+  // decode() of `n` consecutive bursts from `addr` into out[0..n): one call per
+  // transaction instead of one per burst. Overriding it is optional.
+  virtual void decode_run(std::uint64_t addr, std::uint32_t n, std::uint64_t burst_bytes,
+                          DecodedAddress* out) const {
+    for (std::uint32_t i = 0; i < n; ++i) out[i] = decode(addr + i * burst_bytes);
+  }
   virtual std::uint64_t encode(const DecodedAddress& where) const = 0;
 };
 

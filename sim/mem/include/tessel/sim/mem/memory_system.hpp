@@ -104,6 +104,7 @@ class MemorySystem final : private ICompletionSink {
   DramConfig config_;
   std::unique_ptr<IAddressMapper> mapper_;
   mutable std::vector<Train> trains_;
+  mutable std::vector<DecodedAddress> decoded_;  // split()'s scratch
   mutable std::uint64_t trains_addr_ = 0;
   mutable std::uint32_t trains_bytes_ = 0;  // 0: nothing memoized
   mutable std::uint64_t memo_addr_ = 0;
