@@ -509,13 +509,8 @@ void Device::start_dma(uint32_t e) {
   const bool load = e == 0;
   const DmaFields c = load ? dma_fields(std::get<isa::DmaLoad>(s.current.cmd))
                           : dma_fields(std::get<isa::DmaStore>(s.current.cmd));
-  struct Segment {
-    uint64_t phys;
-    uint32_t sram;
-    uint32_t len;
-    uint64_t walked;  // translation cycles spent up to and including this segment's page
-  };
-  std::vector<Segment> segs;
+  std::vector<DmaSegment>& segs = dma_segments_;
+  segs.clear();
   uint64_t walk_cycles = 0;
   for (uint32_t i3 = 0; i3 < c.n3; ++i3) {
     for (uint32_t i2 = 0; i2 < c.n2; ++i2) {
@@ -561,7 +556,7 @@ void Device::start_dma(uint32_t e) {
   s.outstanding = 0;
   s.last_done_dram = 0;
   uint64_t moved = 0, total_bursts = 0;
-  for (const Segment& g : segs) {
+  for (const DmaSegment& g : segs) {
     if (load) {
       memory_.read(g.phys, sram_.data() + g.sram, g.len);
     } else {

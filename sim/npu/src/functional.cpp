@@ -901,22 +901,30 @@ uint64_t command_macs(const isa::Command& cmd) {
       cmd);
 }
 
-// An ELTWISE on 8-bit operands is a function of the operand pair alone. For a large
-// command, the function is evaluated once for all 65536 pairs with the reference kernel
-// (eltwise_typed), so the table is exact by construction, and the command becomes one
-// lookup per element. Tables are kept per command parameters (a model has a few).
+// An ELTWISE on 8-bit operands is a function of the operand pair alone. Once commands
+// with one parameter set have processed 65536 elements (a model's ADD layer, over its
+// tiles and inferences), the function is evaluated for all 65536 pairs with the reference
+// kernel (eltwise_typed), so the table is exact by construction, and later commands with
+// those parameters are one lookup per element. Until then the kernel runs directly: the
+// table never costs more than the elements it replaces.
 class PairTableCache {
  public:
-  static constexpr uint32_t kMinCount = 8192;  // below this, a table costs more than it saves
-
+  // The table for `c`'s parameters, or nullptr while it is not yet worth building.
   const uint8_t* get(const isa::Eltwise& c) {
     const Key key = {c.op,       c.is_signed, c.a_zp,     c.b_zp,     c.out_zp,
                      c.left_shift, c.a_mult,  c.a_shift,  c.b_mult,   c.b_shift,
                      c.out_mult, c.out_shift, c.act_min,  c.act_max};
-    auto it = tables_.find(key);
-    if (it != tables_.end()) return it->second.data();
-    if (tables_.size() >= kMaxTables) tables_.clear();
-    std::vector<uint8_t> a(65536), b(65536), y(65536);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      if (entries_.size() >= kMaxEntries) entries_.clear();
+      it = entries_.emplace(key, Entry{}).first;
+    }
+    Entry& e = it->second;
+    if (!e.table.empty()) return e.table.data();
+    e.seen += c.count;
+    if (e.seen < 65536) return nullptr;
+    std::vector<uint8_t> a(65536), b(65536);
+    e.table.resize(65536);
     for (uint32_t i = 0; i < 65536; ++i) {
       a[i] = static_cast<uint8_t>(i & 255);
       b[i] = static_cast<uint8_t>(i >> 8);
@@ -925,11 +933,12 @@ class PairTableCache {
     all.count = 65536;
     if (c.is_signed) {
       eltwise_typed(all, reinterpret_cast<const int8_t*>(a.data()),
-                    reinterpret_cast<const int8_t*>(b.data()), reinterpret_cast<int8_t*>(y.data()));
+                    reinterpret_cast<const int8_t*>(b.data()),
+                    reinterpret_cast<int8_t*>(e.table.data()));
     } else {
-      eltwise_typed(all, a.data(), b.data(), y.data());
+      eltwise_typed(all, a.data(), b.data(), e.table.data());
     }
-    return tables_.emplace(key, std::move(y)).first->second.data();
+    return e.table.data();
   }
 
   // y[i] = table[a[i] + 256 * b[i]] over the operands' bytes.
@@ -939,9 +948,13 @@ class PairTableCache {
   }
 
  private:
-  static constexpr size_t kMaxTables = 256;
+  static constexpr size_t kMaxEntries = 256;
   using Key = std::array<int64_t, 14>;
-  std::map<Key, std::vector<uint8_t>> tables_;
+  struct Entry {
+    uint64_t seen = 0;  // elements processed without the table
+    std::vector<uint8_t> table;
+  };
+  std::map<Key, Entry> entries_;
 };
 
 struct FunctionalUnit::Cache {
@@ -993,9 +1006,9 @@ void FunctionalUnit::execute(const isa::Command& cmd, uint8_t* sram, size_t sram
                          static_cast<size_t>(j.out_stride), sram + j.out_addr);
         } else if constexpr (std::is_same_v<T, isa::Eltwise>) {
           out.resize(c.count);
-          if (!reference_only_ && c.count >= PairTableCache::kMinCount) {
-            PairTableCache::apply(cache_->pair_tables.get(c), sram + c.a_addr, sram + c.b_addr,
-                                  out.data(), c.count);
+          const uint8_t* table = reference_only_ ? nullptr : cache_->pair_tables.get(c);
+          if (table) {
+            PairTableCache::apply(table, sram + c.a_addr, sram + c.b_addr, out.data(), c.count);
           } else if (c.is_signed) {
             eltwise_typed(c, reinterpret_cast<const int8_t*>(sram + c.a_addr),
                           reinterpret_cast<const int8_t*>(sram + c.b_addr), as<int8_t>(out));

@@ -120,6 +120,13 @@ class Device {
     isa::Command cmd;
     uint32_t offset = 0;
   };
+  // A DMA row's piece inside one page, translated (start_dma's scratch).
+  struct DmaSegment {
+    uint64_t phys;
+    uint32_t sram;
+    uint32_t len;
+    uint64_t walked;  // translation cycles spent up to and including this segment's page
+  };
   // One memory transaction: consecutive bursts inside one naturally aligned block of
   // dma.max_transaction_bytes (one burst when that is 0).
   struct DmaTransaction {
@@ -230,6 +237,7 @@ class Device {
   std::vector<uint64_t> dram_done_;         // request ids completed in the last tick
   std::vector<uint64_t> dram_done_cycles_;  // and their DRAM completion cycles
   std::vector<uint32_t> dram_done_bursts_;  // and their bursts (a train counts them all)
+  std::vector<DmaSegment> dma_segments_;    // start_dma's scratch, kept to avoid reallocating
 
   // DRAM bandwidth trace windows
   uint64_t trace_window_ = 1000;
