@@ -9,6 +9,11 @@ namespace tessel::sim::mem {
 
 MemorySystem::MemorySystem(const DramConfig& config) : config_(config) {
   validate_dram_config(config_, config_.source.empty() ? config_.name : config_.source);
+  // A train's bursts go back to back; that equals what the scheduler would do only when
+  // same-bank-group column commands are no further apart than a burst's data time. Where
+  // tCCD_L is longer (bank-group DRAMs: DDR4, LPDDR5 BG mode, HBM2), another bank group's
+  // burst belongs in that gap, so there every burst stays its own request.
+  trains_allowed_ = config_.timing.tCCD_L <= config_.timing.tBL;
   mapper_ = make_address_mapper(config_.controller.address_mapping, config_.org);
   ICompletionSink* sink = this;
   for (std::uint32_t c = 0; c < config_.org.channels; ++c)
@@ -51,7 +56,7 @@ const std::vector<MemorySystem::Train>& MemorySystem::split(std::uint64_t addr,
   for (std::uint32_t i = 0; i < n; ++i) {
     const DecodedAddress& w = where[i];
     bool joined = false;
-    for (Train& t : trains_) {
+    if (trains_allowed_) for (Train& t : trains_) {
       if (t.where.row == w.row && t.where.bank == w.bank && t.where.channel == w.channel &&
           t.where.bankgroup == w.bankgroup && t.where.rank == w.rank) {
         ++t.bursts;

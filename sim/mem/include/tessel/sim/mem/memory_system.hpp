@@ -46,8 +46,11 @@ class MemorySystem final : private ICompletionSink {
   // A transaction: `bytes` from `addr` (both multiples of the burst size; at most 4 KiB,
   // inside one 4 KiB page, as an AXI burst). It becomes one request per (channel, bank,
   // row) it touches, each a train of the transaction's bursts there (request.bursts),
-  // all with request.id; the completion callback runs once per train. can_accept_transaction
-  // is true when every channel involved has a free queue entry for each of its trains.
+  // all with request.id; the completion callback runs once per train. On DRAMs whose
+  // tCCD_L exceeds the burst time (bank groups) every burst is its own request instead:
+  // there a train would keep other bank groups out of its data-bus gaps.
+  // can_accept_transaction is true when every channel involved has a free queue entry for
+  // each of its requests.
   bool can_accept_transaction(std::uint64_t addr, std::uint32_t bytes, bool is_write) const;
   // std::invalid_argument on a misaligned or oversized transaction, std::logic_error if
   // !can_accept_transaction(). Returns the number of trains queued.
@@ -103,6 +106,7 @@ class MemorySystem final : private ICompletionSink {
 
   DramConfig config_;
   std::unique_ptr<IAddressMapper> mapper_;
+  bool trains_allowed_ = true;  // tCCD_L <= tBL (see the constructor)
   mutable std::vector<Train> trains_;
   mutable std::vector<DecodedAddress> decoded_;  // split()'s scratch
   mutable std::uint64_t trains_addr_ = 0;
