@@ -197,6 +197,50 @@ TEST_CASE("fast resize: AVX-512 kernels equal the scalar fallback", "[fast_resiz
       }
 }
 
+// The NPU's tiled resize computes bands of output rows from bands of input rows (the
+// functional unit uses these kernels for RESIZE_ROWS): every band of random shapes gives
+// the reference band kernel's bytes, vectorized and scalar.
+TEST_CASE("fast resize: bands of output rows equal the reference's bands", "[fast_resize]") {
+  Rng r{std::mt19937(77)};
+  for (int iter = 0; iter < 60; ++iter)
+    for (const bool integer : {false, true})
+      for (Mode mode : kModes) {
+        k::ResizeBilinearParams p;
+        p.input_height = r(1, 12);
+        p.input_width = r(1, 12);
+        p.depth = r(1, 40);
+        p.output_height = r(1, 40);
+        p.output_width = r(1, 40);
+        p.align_corners = mode == Mode::align_corners;
+        p.half_pixel_centers = mode == Mode::half_pixel;
+        p.output_row_begin = r(0, p.output_height - 1);
+        p.output_row_end = r(p.output_row_begin + 1, p.output_height);
+        const k::RowRange in_rows = k::resize_bilinear_input_rows(p, integer);
+        p.input_row_begin = in_rows.first;
+        INFO((integer ? "int8 " : "uint8 ") << mode_name(mode) << " rows " << p.output_row_begin << ".."
+                                           << p.output_row_end << " of " << p.output_height
+                                           << ", input rows " << in_rows.first << ".." << in_rows.end);
+        const size_t row_in = static_cast<size_t>(p.input_width) * static_cast<size_t>(p.depth);
+        const size_t row_out = static_cast<size_t>(p.output_width) * static_cast<size_t>(p.depth);
+        const auto in = random_tensor(r, integer ? ir::DType::i8 : ir::DType::u8,
+                                      static_cast<size_t>(in_rows.end - in_rows.first) * row_in);
+        const size_t out_bytes = static_cast<size_t>(p.output_row_end - p.output_row_begin) * row_out;
+        std::vector<uint8_t> want(out_bytes, 0x11), vec(out_bytes, 0xAA), scalar(out_bytes, 0x55);
+        if (integer) {
+          k::resize_bilinear_integer(p, reinterpret_cast<const int8_t*>(in.data()),
+                                     reinterpret_cast<int8_t*>(want.data()));
+        } else {
+          k::resize_bilinear(p, in.data(), want.data());
+        }
+        const k::ResizeBilinearPlan plan =
+            k::plan_resize_bilinear(p, integer ? k::FastElement::i8 : k::FastElement::u8);
+        k::resize_bilinear_fast(plan, in.data(), vec.data(), r(1, 2));
+        k::resize_bilinear_fast_scalar(plan, in.data(), scalar.data());
+        CHECK(byte_diff(want, vec) == "");
+        CHECK(byte_diff(want, scalar) == "");
+      }
+}
+
 TEST_CASE("fast resize: bad operators fail with the reference's messages", "[fast_resize]") {
   OpTest both = resize_op(ir::DType::u8, {1, 2, 2, 1}, 3, 3, Mode::align_corners);
   both.attr("half_pixel_centers", 1);

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
+#include "tessel/ir/error.hpp"
 #include "tessel/kernels/fast_requant.hpp"
 
 namespace tessel::kernels {
@@ -79,13 +81,13 @@ void float_rows_scalar(const ResizeBilinearPlan& plan, const T* input, T* output
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t batch = r / p.output_height;
     const BilinearTap& ty = plan.rows[static_cast<size_t>(r % p.output_height)];
-    const T* lo = input + (batch * p.input_height + ty.lower) * in_row;
-    const T* hi = input + (batch * p.input_height + ty.upper) * in_row;
+    const T* lo = input + (batch * p.input_height + ty.lower - p.input_row_begin) * in_row;
+    const T* hi = input + (batch * p.input_height + ty.upper - p.input_row_begin) * in_row;
     for (int64_t i = 0; i < in_row; ++i) {
       a[static_cast<size_t>(i)] = static_cast<float>(lo[i]) * ty.rest;
       b[static_cast<size_t>(i)] = static_cast<float>(hi[i]) * ty.frac;
     }
-    T* out = output + r * out_row;
+    T* out = output + (r - p.output_row_begin) * out_row;
     for (int32_t x = 0; x < p.output_width; ++x) {
       const BilinearTap& tx = plan.cols[static_cast<size_t>(x)];
       const float* al = a.data() + tx.lower * d;
@@ -110,10 +112,10 @@ void integer_rows_scalar(const ResizeBilinearPlan& plan, const int8_t* input, in
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t batch = r / p.output_height;
     const BilinearTap& ty = plan.rows[static_cast<size_t>(r % p.output_height)];
-    const int8_t* lo = input + (batch * p.input_height + ty.lower) * in_row;
-    const int8_t* hi = input + (batch * p.input_height + ty.upper) * in_row;
+    const int8_t* lo = input + (batch * p.input_height + ty.lower - p.input_row_begin) * in_row;
+    const int8_t* hi = input + (batch * p.input_height + ty.upper - p.input_row_begin) * in_row;
     for (int64_t i = 0; i < in_row; ++i) v[static_cast<size_t>(i)] = lo[i] * ty.rest_10 + hi[i] * ty.frac_10;
-    int8_t* out = output + r * out_row;
+    int8_t* out = output + (r - p.output_row_begin) * out_row;
     for (int32_t x = 0; x < p.output_width; ++x) {
       const BilinearTap& tx = plan.cols[static_cast<size_t>(x)];
       const int32_t* vl = v.data() + tx.lower * d;
@@ -209,20 +211,33 @@ ResizeBilinearPlan plan_resize_bilinear(const ResizeBilinearParams& p, FastEleme
   return plan;
 }
 
+namespace {
+// Output rows [first, end) of a call: the whole tensor (every batch), or a band of a
+// single-batch tensor (ResizeBilinearParams::output_row_begin/end, as the reference).
+std::pair<int64_t, int64_t> row_span(const ResizeBilinearParams& p) {
+  if (p.output_row_begin == 0 && p.output_row_end == 0 && p.input_row_begin == 0)
+    return {0, int64_t{p.batches} * p.output_height};
+  if (p.batches != 1) throw Error("resize_bilinear_fast: a band of rows needs batches == 1");
+  return {p.output_row_begin, p.output_row_end > 0 ? p.output_row_end : p.output_height};
+}
+}  // namespace
+
 void resize_bilinear_fast(const ResizeBilinearPlan& plan, const void* input, void* output, int threads) {
   const ResizeBilinearParams& p = plan.params;
-  const int64_t rows = int64_t{p.batches} * p.output_height;
+  const auto [first, end] = row_span(p);
+  const int64_t rows = end - first;
   const bool vec = requantize_has_avx512();
   split_rows(rows, rows * p.output_width * p.depth, threads, [&](int64_t b, int64_t e) {
     if (vec)
-      resize_bilinear_rows_avx512(plan, input, output, b, e);
+      resize_bilinear_rows_avx512(plan, input, output, first + b, first + e);
     else
-      resize_rows_scalar(plan, input, output, b, e);
+      resize_rows_scalar(plan, input, output, first + b, first + e);
   });
 }
 
 void resize_bilinear_fast_scalar(const ResizeBilinearPlan& plan, const void* input, void* output) {
-  resize_rows_scalar(plan, input, output, 0, int64_t{plan.params.batches} * plan.params.output_height);
+  const auto [first, end] = row_span(plan.params);
+  resize_rows_scalar(plan, input, output, first, end);
 }
 
 void arg_min_max_last_axis(const ArgLastAxisParams& p, const void* input, void* output, int threads) {

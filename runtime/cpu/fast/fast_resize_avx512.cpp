@@ -79,8 +79,8 @@ void float_rows(const ResizeBilinearPlan& plan, const T* input, T* output, int64
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t batch = r / p.output_height;
     const BilinearTap& ty = plan.rows[static_cast<size_t>(r % p.output_height)];
-    const T* lo = input + (batch * p.input_height + ty.lower) * in_row;
-    const T* hi = input + (batch * p.input_height + ty.upper) * in_row;
+    const T* lo = input + (batch * p.input_height + ty.lower - p.input_row_begin) * in_row;
+    const T* hi = input + (batch * p.input_height + ty.upper - p.input_row_begin) * in_row;
     // Row phase: A = v(lower row) * (1 - dy), B = v(upper row) * dy.
     const __m512 wy0 = _mm512_set1_ps(ty.rest), wy1 = _mm512_set1_ps(ty.frac);
     for (int64_t i = 0; i < in_row; i += 16) {
@@ -88,7 +88,7 @@ void float_rows(const ResizeBilinearPlan& plan, const T* input, T* output, int64
       _mm512_mask_storeu_ps(a + i, m, _mm512_mul_ps(load_float(lo + i, m), wy0));
       _mm512_mask_storeu_ps(b + i, m, _mm512_mul_ps(load_float(hi + i, m), wy1));
     }
-    T* out = output + r * out_row;
+    T* out = output + (r - p.output_row_begin) * out_row;
     for (int32_t x = 0; x < out_w; ++x) {
       const BilinearTap tx = cols[x];
       const PixelTaps t{a + tx.lower * d, b + tx.lower * d, a + tx.upper * d, b + tx.upper * d,
@@ -126,8 +126,8 @@ void integer_rows(const ResizeBilinearPlan& plan, const int8_t* input, int8_t* o
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t batch = r / p.output_height;
     const BilinearTap& ty = plan.rows[static_cast<size_t>(r % p.output_height)];
-    const int8_t* lo = input + (batch * p.input_height + ty.lower) * in_row;
-    const int8_t* hi = input + (batch * p.input_height + ty.upper) * in_row;
+    const int8_t* lo = input + (batch * p.input_height + ty.lower - p.input_row_begin) * in_row;
+    const int8_t* hi = input + (batch * p.input_height + ty.upper - p.input_row_begin) * in_row;
     // Row phase: V = v(lower row) * wy0 + v(upper row) * wy1, |V| <= 2^18.
     const __m512i wy0 = _mm512_set1_epi32(ty.rest_10), wy1 = _mm512_set1_epi32(ty.frac_10);
     for (int64_t i = 0; i < in_row; i += 16) {
@@ -137,7 +137,7 @@ void integer_rows(const ResizeBilinearPlan& plan, const int8_t* input, int8_t* o
       _mm512_mask_storeu_epi32(v + i, m,
                                _mm512_add_epi32(_mm512_mullo_epi32(l, wy0), _mm512_mullo_epi32(h, wy1)));
     }
-    int8_t* out = output + r * out_row;
+    int8_t* out = output + (r - p.output_row_begin) * out_row;
     for (int32_t x = 0; x < out_w; ++x) {
       const BilinearTap tx = cols[x];
       const int32_t* vl = v + tx.lower * d;

@@ -35,6 +35,7 @@
 #include "tessel/kernels/conv.hpp"
 #include "tessel/kernels/elementwise.hpp"
 #include "tessel/kernels/fast_conv.hpp"
+#include "tessel/kernels/fast_resize.hpp"
 #include "tessel/kernels/quant.hpp"
 #include "tessel/kernels/quant_reduce.hpp"
 #include "tessel/kernels/shape.hpp"
@@ -43,6 +44,29 @@
 
 namespace tessel::sim::npu {
 namespace {
+
+// Scratch bytes whose resize leaves new bytes uninitialized: every use writes a buffer
+// completely before reading it, and zero-filling megabytes per command (DeepLabV3's
+// upsampled logits) showed in profiles.
+template <typename T>
+struct NoInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = NoInitAllocator<U>;
+  };
+  NoInitAllocator() = default;
+  template <typename U>
+  NoInitAllocator(const NoInitAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using Scratch = std::vector<uint8_t, NoInitAllocator<uint8_t>>;
 
 namespace k = tessel::kernels;
 
@@ -343,10 +367,15 @@ void check(const isa::Resize& c, const Checker& ck) {
 }
 
 // RESIZE and RESIZE_ROWS (bilinear): as TFLite and the CPU binding, uint8 runs
-// reference_ops::ResizeBilinear (float weights), int8 ResizeBilinearInteger.
+// reference_ops::ResizeBilinear (float weights), int8 ResizeBilinearInteger; `fast` uses
+// the cpu backend's vectorized kernels (the same bytes, tests/unit/test_fast_resize.cpp).
 void resize_bilinear_bytes(const k::ResizeBilinearParams& p, bool is_signed, const uint8_t* in,
-                           std::vector<uint8_t>& out) {
-  if (is_signed) {
+                           Scratch& out, bool fast) {
+  if (fast) {
+    const k::ResizeBilinearPlan plan =
+        k::plan_resize_bilinear(p, is_signed ? k::FastElement::i8 : k::FastElement::u8);
+    k::resize_bilinear_fast(plan, in, out.data(), 1);
+  } else if (is_signed) {
     k::resize_bilinear_integer(p, reinterpret_cast<const int8_t*>(in), reinterpret_cast<int8_t*>(out.data()));
   } else {
     k::resize_bilinear(p, in, out.data());
@@ -575,7 +604,7 @@ void mac_reference_typed(const MacJob& j, const ChannelParams& qp, int32_t in_zp
 // x - 128, int8 x read as uint8 is x + 128; the zero point moves by the same 128, so every
 // (x - in_zp) and hence every accumulator is unchanged.
 void run_mac_reference(const MacJob& j, const ChannelParams& qp, const uint8_t* sram,
-                       std::vector<uint8_t>& in_buf, uint8_t* out) {
+                       Scratch& in_buf, uint8_t* out) {
   const bool flip = j.in_signed != j.w_signed;
   const int32_t in_zp = !flip ? j.in_zp : (j.in_signed ? j.in_zp + 128 : j.in_zp - 128);
   const uint8_t* x = sram + j.in_addr;
@@ -629,7 +658,7 @@ uint64_t fast_padded_bytes(const MacJob& v) {
 // The input of `view` as a contiguous [in_h][in_w][in_c] tensor: SRAM itself when the
 // command's pixels are packed and no column is left out, otherwise gathered into buf.
 const uint8_t* fast_input(const MacJob& j, const MacJob& view, const uint8_t* sram,
-                          std::vector<uint8_t>& buf) {
+                          Scratch& buf) {
   const uint8_t* x = sram + j.in_addr;
   if (j.in_stride == j.in_c && view.in_w == j.in_w) return x;
   const size_t c = static_cast<size_t>(j.in_c);
@@ -853,7 +882,7 @@ void mean_typed(const isa::Mean& c, const T* x, T* y) {
 }
 
 template <typename T>
-T* as(std::vector<uint8_t>& buf) {
+T* as(Scratch& buf) {
   return reinterpret_cast<T*>(buf.data());
 }
 
@@ -960,7 +989,7 @@ class PairTableCache {
 struct FunctionalUnit::Cache {
   FastConvCache convs;
   PairTableCache pair_tables;
-  std::vector<uint8_t> in, out;  // scratch, kept to avoid reallocating per command
+  Scratch in, out;  // kept to avoid reallocating per command
 };
 
 FunctionalUnit::FunctionalUnit(int threads)
@@ -984,7 +1013,7 @@ void FunctionalUnit::check_operands(const isa::Command& cmd, size_t sram_size) {
 
 void FunctionalUnit::execute(const isa::Command& cmd, uint8_t* sram, size_t sram_size) {
   check_operands(cmd, sram_size);
-  std::vector<uint8_t>& out = cache_->out;
+  Scratch& out = cache_->out;
   std::visit(
       [&](const auto& c) {
         using T = std::decay_t<decltype(c)>;
@@ -1044,13 +1073,14 @@ void FunctionalUnit::execute(const isa::Command& cmd, uint8_t* sram, size_t sram
                 k::resize_nearest_neighbor_plan(k::Shape{1, c.in_h, c.in_w, c.channels}, p);
             k::axis_copy(plan, sram + c.in_addr, out.data(), 1);
           } else {
-            resize_bilinear_bytes(bilinear_params(c), c.is_signed != 0, sram + c.in_addr, out);
+            resize_bilinear_bytes(bilinear_params(c), c.is_signed != 0, sram + c.in_addr, out,
+                                  !reference_only_);
           }
           std::memcpy(sram + c.out_addr, out.data(), out.size());
         } else if constexpr (std::is_same_v<T, isa::ResizeRows>) {
           // The same kernels as RESIZE, restricted to the band (identical values).
           out.resize(size_t{c.out_rows} * c.out_w * c.channels);
-          resize_bilinear_bytes(band_params(c), c.is_signed != 0, sram + c.in_addr, out);
+          resize_bilinear_bytes(band_params(c), c.is_signed != 0, sram + c.in_addr, out, !reference_only_);
           std::memcpy(sram + c.out_addr, out.data(), out.size());
         } else if constexpr (std::is_same_v<T, isa::Softmax>) {
           k::SoftmaxParams p;

@@ -57,7 +57,9 @@ struct ResizeBilinearPlan {
 
 ResizeBilinearPlan plan_resize_bilinear(const ResizeBilinearParams& p, FastElement element);
 
-// Input and output NHWC of plan.element; chooses AVX-512 when the CPU has it.
+// Input and output NHWC of plan.element; chooses AVX-512 when the CPU has it. A band of
+// output rows (plan.params.output_row_begin/end, input_row_begin; batches == 1) reads and
+// writes exactly as the reference kernels do for that band.
 void resize_bilinear_fast(const ResizeBilinearPlan& plan, const void* input, void* output, int threads);
 // The portable version only (the fallback, and what the vector code is tested against).
 void resize_bilinear_fast_scalar(const ResizeBilinearPlan& plan, const void* input, void* output);
