@@ -335,15 +335,14 @@ void ChannelController::execute() {
   // if the policy says so. `last` is the cycle of the final column command.
   std::uint64_t last = t;
   if (is_column(cmd) && slot.req.bursts > 1) {
-    const bool write = is_write(cmd);
-    for (std::uint32_t k = 1; k < slot.req.bursts; ++k) {
-      Command c = cmd;
-      if (close && k + 1 == slot.req.bursts) c = write ? Command::WRA : Command::RDA;
-      last = device_.earliest_train_column(write, bank);
-      device_.issue_train_column(c, bank, slot.where.row, last);
-      if (!observers_->empty()) notify(c, bank, &slot, last);
-      if (has_auto_precharge(c)) cmd = c;  // the bank is closed after the train
+    const Command last_cmd = !close ? cmd : is_write(cmd) ? Command::WRA : Command::RDA;
+    last = device_.issue_train_rest(cmd, last_cmd, bank, slot.where.row, t, slot.req.bursts - 1);
+    if (!observers_->empty()) {
+      for (std::uint32_t k = 1; k < slot.req.bursts; ++k)
+        notify(k + 1 == slot.req.bursts ? last_cmd : cmd, bank, &slot,
+               t + device_.column_gap() * k);
     }
+    cmd = last_cmd;  // RDA/WRA: the bank is closed after the train
   }
 
   switch (cmd) {

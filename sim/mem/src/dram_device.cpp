@@ -23,6 +23,7 @@ DramDevice::DramDevice(const DramConfig& config)
   wr_to_rd_l_ = std::uint64_t{t.tCWL} + t.tBL + t.tWTR_L;
   wr_to_pre_ = std::uint64_t{t.tCWL} + t.tBL + t.tWR;
   rank_switch_ = std::uint64_t{t.tBL} + t.tRTRS;
+  column_gap_ = std::max<std::uint64_t>({t.tBL, t.tCCD_S, t.tCCD_L});
 
   banks_.resize(config.org.banks_per_channel());
   for (std::uint32_t k = 0; k < banks_.size(); ++k) {
@@ -112,6 +113,19 @@ void DramDevice::issue_train_column(Command cmd, std::uint32_t flat, std::uint32
     throw std::logic_error(os.str());
   }
   apply(cmd, flat, row, t);
+}
+
+std::uint64_t DramDevice::issue_train_rest(Command cmd, Command last_cmd, std::uint32_t flat,
+                                           std::uint32_t row, std::uint64_t first,
+                                           std::uint32_t count) {
+  if (count == 0) return first;
+  const std::uint64_t second = first + column_gap_;
+  // The second command is checked in full; the argument above carries it to the others.
+  if (second != earliest_train_column(is_write(cmd), flat))
+    throw std::logic_error("DramDevice: a train's second column command is not at first + column gap");
+  const std::uint64_t last = first + column_gap_ * count;
+  issue_train_column(last_cmd, flat, row, last);
+  return last;
 }
 
 // The rules. Each line: preceding command -> following command at some level, distance.

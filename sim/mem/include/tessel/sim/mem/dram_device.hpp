@@ -82,6 +82,16 @@ class DramDevice {
   }
   void issue_train_column(Command cmd, std::uint32_t flat, std::uint32_t row,
                           std::uint64_t cycle);
+  // The rest of a train at once: `count` more column commands after the one issued at
+  // `first`, each at its earliest cycle, the last one `last_cmd` (RDA/WRA to close the row,
+  // or the same command). Nothing else issues in between, so each follows the one before
+  // by exactly column_gap() (the previous column command is the binding constraint: every
+  // other one was already met at `first`), and the last one's rules dominate the others'
+  // (every rule is "issue cycle + distance"). Returns the last command's cycle.
+  std::uint64_t issue_train_rest(Command cmd, Command last_cmd, std::uint32_t flat,
+                                 std::uint32_t row, std::uint64_t first, std::uint32_t count);
+  // Column command to column command of the same bank: data bus, rank and bank group.
+  std::uint64_t column_gap() const { return column_gap_; }
 
  private:
   // Command classes that constraints point to ("following" commands).
@@ -126,6 +136,7 @@ class DramDevice {
   std::uint64_t wr_to_rd_l_;       // WR -> RD, same bank group: tCWL + tBL + tWTR_L
   std::uint64_t wr_to_pre_;        // WR -> PRE, same bank: tCWL + tBL + tWR
   std::uint64_t rank_switch_;      // RD->RD / WR->WR, other rank: tBL + tRTRS
+  std::uint64_t column_gap_;       // max(tBL, tCCD_S, tCCD_L)
 
   std::vector<Bank> banks_;
   std::vector<Next> groups_;   // indexed rank * bankgroups + bankgroup
