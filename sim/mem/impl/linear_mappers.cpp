@@ -56,9 +56,14 @@ class LinearMapper final : public IAddressMapper {
     return d;
   }
 
-  void decode_run(std::uint64_t addr, std::uint32_t n, std::uint64_t burst_bytes,
-                  DecodedAddress* out) const override {
-    for (std::uint32_t i = 0; i < n; ++i) out[i] = LinearMapper::decode(addr + i * burst_bytes);
+  bool column_field(std::uint32_t* shift, std::uint32_t* bits) const override {
+    for (const Field& f : fields_) {
+      if (f.which != AddrField::Column) continue;
+      *shift = f.shift;
+      *bits = f.bits;
+      return true;
+    }
+    return false;
   }
   std::uint64_t encode(const DecodedAddress& where) const override {
     DecodedAddress w = where;

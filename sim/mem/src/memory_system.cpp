@@ -9,12 +9,20 @@ namespace tessel::sim::mem {
 
 MemorySystem::MemorySystem(const DramConfig& config) : config_(config) {
   validate_dram_config(config_, config_.source.empty() ? config_.name : config_.source);
+  mapper_ = make_address_mapper(config_.controller.address_mapping, config_.org);
   // A train's bursts go back to back; that equals what the scheduler would do only when
   // same-bank-group column commands are no further apart than a burst's data time. Where
   // tCCD_L is longer (bank-group DRAMs: DDR4, LPDDR5 BG mode, HBM2), another bank group's
   // burst belongs in that gap, so there every burst stays its own request.
   trains_allowed_ = config_.timing.tCCD_L <= config_.timing.tBL;
-  mapper_ = make_address_mapper(config_.controller.address_mapping, config_.org);
+  std::uint32_t shift = 0, bits = 0;
+  linear_ = mapper_->column_field(&shift, &bits);
+  if (linear_) {
+    const std::uint64_t column = ((std::uint64_t{1} << bits) - 1) << shift;
+    not_column_ = ~column;
+    while ((std::uint64_t{1} << burst_shift_) < config_.org.burst_bytes()) ++burst_shift_;
+    linear_ = (std::uint64_t{1} << burst_shift_) == config_.org.burst_bytes();
+  }
   ICompletionSink* sink = this;
   for (std::uint32_t c = 0; c < config_.org.channels; ++c)
     channels_.push_back(std::make_unique<ChannelController>(config_, c, sink, &observers_));
@@ -49,22 +57,36 @@ const std::vector<MemorySystem::Train>& MemorySystem::split(std::uint64_t addr,
   }
   trains_.clear();
   trains_bytes_ = 0;
-  const auto n = static_cast<std::uint32_t>(bytes / burst);
-  decoded_.resize(n);
-  DecodedAddress* where = decoded_.data();
-  mapper_->decode_run(addr, n, burst, where);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const DecodedAddress& w = where[i];
-    bool joined = false;
-    if (trains_allowed_) for (Train& t : trains_) {
-      if (t.where.row == w.row && t.where.bank == w.bank && t.where.channel == w.channel &&
-          t.where.bankgroup == w.bankgroup && t.where.rank == w.rank) {
-        ++t.bursts;
-        joined = true;
-        break;
+  if (!trains_allowed_) {
+    for (std::uint64_t a = addr; a < addr + bytes; a += burst) trains_.push_back({a, mapper_->decode(a), 1, 0});
+  } else if (linear_) {
+    // Bursts whose index differs only in the column bits share a train; decode one each.
+    for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
+      const std::uint64_t key = (a >> burst_shift_) & not_column_;
+      bool joined = false;
+      for (Train& t : trains_) {
+        if (t.key == key) {
+          ++t.bursts;
+          joined = true;
+          break;
+        }
       }
+      if (!joined) trains_.push_back({a, mapper_->decode(a), 1, key});
     }
-    if (!joined) trains_.push_back({addr + i * burst, w, 1});
+  } else {
+    for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
+      const DecodedAddress w = mapper_->decode(a);
+      bool joined = false;
+      for (Train& t : trains_) {
+        if (t.where.row == w.row && t.where.bank == w.bank && t.where.channel == w.channel &&
+            t.where.bankgroup == w.bankgroup && t.where.rank == w.rank) {
+          ++t.bursts;
+          joined = true;
+          break;
+        }
+      }
+      if (!joined) trains_.push_back({a, w, 1, 0});
+    }
   }
   trains_addr_ = addr;
   trains_bytes_ = bytes;

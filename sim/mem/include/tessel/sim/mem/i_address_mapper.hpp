@@ -23,11 +23,14 @@ class IAddressMapper {
   virtual ~IAddressMapper() = default;
   virtual const std::string& name() const = 0;
   virtual DecodedAddress decode(std::uint64_t addr) const = 0;
-  // decode() of `n` consecutive bursts from `addr` into out[0..n): one call per
-  // transaction instead of one per burst. Overriding it is optional.
-  virtual void decode_run(std::uint64_t addr, std::uint32_t n, std::uint64_t burst_bytes,
-                          DecodedAddress* out) const {
-    for (std::uint32_t i = 0; i < n; ++i) out[i] = decode(addr + i * burst_bytes);
+  // For mappings that are bit fields of the burst index (addr / burst bytes): the column's
+  // field, [*shift, *shift + *bits). Two addresses whose burst indices differ only there
+  // are in the same channel, rank, bank group, bank and row. False (the default) when the
+  // mapping is not of that kind; MemorySystem then decodes every burst of a transaction.
+  virtual bool column_field(std::uint32_t* shift, std::uint32_t* bits) const {
+    (void)shift;
+    (void)bits;
+    return false;
   }
   virtual std::uint64_t encode(const DecodedAddress& where) const = 0;
 };

@@ -101,6 +101,7 @@ class MemorySystem final : private ICompletionSink {
     std::uint64_t addr;
     DecodedAddress where;
     std::uint32_t bursts;
+    std::uint64_t key;  // burst index without the column bits (linear mappings)
   };
   const std::vector<Train>& split(std::uint64_t addr, std::uint32_t bytes) const;
 
@@ -108,7 +109,9 @@ class MemorySystem final : private ICompletionSink {
   std::unique_ptr<IAddressMapper> mapper_;
   bool trains_allowed_ = true;  // tCCD_L <= tBL (see the constructor)
   mutable std::vector<Train> trains_;
-  mutable std::vector<DecodedAddress> decoded_;  // split()'s scratch
+  bool linear_ = false;             // the mapper's column_field() is known:
+  std::uint64_t not_column_ = 0;     //   burst-index bits outside the column field
+  std::uint32_t burst_shift_ = 0;    //   log2(burst bytes)
   mutable std::uint64_t trains_addr_ = 0;
   mutable std::uint32_t trains_bytes_ = 0;  // 0: nothing memoized
   mutable std::uint64_t memo_addr_ = 0;
