@@ -564,19 +564,26 @@ void Device::start_dma(uint32_t e) {
     }
     moved += g.len;
     const uint64_t ready = now_ + config_.dma.setup_cycles + g.walked;
-    for (uint64_t b = g.phys / burst * burst; b < g.phys + g.len; b += burst) {
-      if (!s.xfers.empty()) {
-        DmaTransaction& x = s.xfers.back();
-        const uint64_t end = x.phys + uint64_t{x.bursts} * burst;
-        if (b + burst == end) continue;  // the previous segment's last burst
-        if (b == end && b / block == x.phys / block && ready == x.ready) {
-          ++x.bursts;
-          ++total_bursts;
-          continue;
-        }
+    uint64_t b = g.phys / burst * burst;
+    const uint64_t end = (g.phys + g.len + burst - 1) / burst * burst;
+    // The bursts [b, end) a block at a time: each run inside one aligned block extends
+    // the previous transaction when it continues it (same block, same ready cycle) and
+    // starts a new one otherwise. A first burst that is the previous segment's last one is
+    // fetched once.
+    if (!s.xfers.empty() && b + burst == s.xfers.back().phys + uint64_t{s.xfers.back().bursts} * burst)
+      b += burst;
+    while (b < end) {
+      const uint64_t run_end = std::min(end, (b / block + 1) * block);
+      const auto n = static_cast<uint32_t>((run_end - b) / burst);
+      DmaTransaction* x = s.xfers.empty() ? nullptr : &s.xfers.back();
+      if (x && b == x->phys + uint64_t{x->bursts} * burst && b / block == x->phys / block &&
+          ready == x->ready) {
+        x->bursts += n;
+      } else {
+        s.xfers.push_back({b, n, !load, ready});
       }
-      s.xfers.push_back({b, 1, !load, ready});
-      ++total_bursts;
+      total_bursts += n;
+      b = run_end;
     }
   }
   s.dma_bytes = total_bursts * burst;
