@@ -6,5 +6,5 @@ if(NOT COMMAND tessel_test)
 endif()
 
 tessel_test(test_compiler_passes unit unit/test_compiler_passes.cpp
-  LIBS tessel_compiler tessel_tflite tessel_cpu tessel_npu_config tessel_isa)
+  LIBS tessel_compiler tessel_tflite tessel_cpu tessel_npu_config tessel_isa tessel_npu_runner)
 target_include_directories(test_compiler_passes PRIVATE ${PROJECT_SOURCE_DIR}/compiler/npu/src)

@@ -3,7 +3,11 @@
 // promises? Every expectation is computed here from the graph, the ISA document and
 // TFLite's formulas, never read back from the pass under test:
 //
-// - canonicalize: dead operators and identity QUANTIZEs go, everything else stays.
+// - canonicalize: dead operators, identity QUANTIZEs and same-shape reshapes go,
+//   RELU/RELU6/RELU_N1_TO_1 fuse into their producer's clamp when the intersection of the
+//   clamps is a fused activation, a zero-point PAD that is a VALID convolution's SAME
+//   padding folds into it; the canonical graph computes the reference's bytes (and, for
+//   PAD -> CONV -> RELU, the simulated NPU does too); everything else stays.
 // - partition: the reasons for CPU fallback, maximal segments, malformed models throw.
 // - lower: requantization records and command fields equal TFLite's integers (computed
 //   with an independent QuantizeMultiplier), LUT tables equal the reference kernel,
@@ -61,6 +65,7 @@
 #include "tessel/frontend/tflite.hpp"
 #include "tessel/ir/graph.hpp"
 #include "tessel/ir/verify.hpp"
+#include "tessel/npu/sim_runner.hpp"
 #include "tessel/sim/npu/config.hpp"
 #include "tessel_isa_commands.hpp"
 #include "tiles.hpp"
@@ -69,7 +74,6 @@ using namespace tessel;
 using namespace tessel::compiler;
 using ir::DType;
 using ir::OpType;
-namespace npu = tessel::sim::npu;
 
 namespace {
 
@@ -269,23 +273,23 @@ ir::Graph make_chain() {
 
 // ============================================================== presets, models, passes
 
-const std::vector<npu::NpuConfig>& presets() {
-  static const std::vector<npu::NpuConfig> all = [] {
-    std::vector<npu::NpuConfig> v;
-    for (const std::string& n : npu::npu_preset_names()) v.push_back(npu::load_npu_preset_or_file(n));
+const std::vector<sim::npu::NpuConfig>& presets() {
+  static const std::vector<sim::npu::NpuConfig> all = [] {
+    std::vector<sim::npu::NpuConfig> v;
+    for (const std::string& n : sim::npu::npu_preset_names()) v.push_back(sim::npu::load_npu_preset_or_file(n));
     return v;
   }();
   return all;
 }
 
-const npu::NpuConfig& preset(const std::string& name) {
+const sim::npu::NpuConfig& preset(const std::string& name) {
   for (const auto& p : presets())
     if (p.name == name) return p;
   FAIL("no preset " << name);
   throw 0;
 }
 
-const npu::NpuConfig& default_hw() { return preset("default"); }
+const sim::npu::NpuConfig& default_hw() { return preset("default"); }
 
 std::vector<std::string> model_paths() {
   std::vector<std::string> v;
@@ -307,7 +311,7 @@ const std::string& mobilenet_v2() {
 // The passes in pipeline order; run_passes stops after pass `last` (0 = canonicalize).
 enum Pass { kCanonicalize, kPartition, kLower, kTile, kResidency, kArena, kSchedule };
 
-Plan run_passes(const ir::Graph& g, const npu::NpuConfig& hw, Pass last) {
+Plan run_passes(const ir::Graph& g, const sim::npu::NpuConfig& hw, Pass last) {
   Plan p;
   p.hw = &hw;
   p.graph = g;
@@ -331,7 +335,7 @@ Plan run_passes(const ir::Graph& g, const npu::NpuConfig& hw, Pass last) {
 // expensive part; every check below reads the same plans).
 struct Compiled {
   std::string model;
-  const npu::NpuConfig* hw = nullptr;
+  const sim::npu::NpuConfig* hw = nullptr;
   Plan plan;
   Loadable loadable;
 };
@@ -348,7 +352,7 @@ const ir::Graph& imported(const std::string& path) {
   return it->second;
 }
 
-const Compiled& compiled(const std::string& path, const npu::NpuConfig& hw) {
+const Compiled& compiled(const std::string& path, const sim::npu::NpuConfig& hw) {
   static std::map<std::pair<std::string, std::string>, std::unique_ptr<Compiled>> cache;
   auto& slot = cache[{path, hw.name}];
   if (!slot) {
@@ -1120,9 +1124,15 @@ TEST_CASE("canonicalize keeps the shared models valid and removes only no-ops", 
     CHECK(p.graph.inputs == g.inputs);
     CHECK(p.graph.outputs == g.outputs);
     // Every removed operator was an identity QUANTIZE or dead; the survivors keep their order.
+    // The other rewrites (activation fusion, PAD folding, same-shape reshapes) find nothing
+    // in these models: they have no standalone RELU/RELU6/RELU_N1_TO_1, no PAD, and every
+    // RESHAPE changes the shape; so every survivor keeps its fused activation and padding.
     size_t j = 0;
     for (size_t i = 0; i < g.ops.size(); ++i) {
       if (j < p.graph.ops.size() && p.graph.ops[j].name == g.ops[i].name && p.graph.ops[j].type == g.ops[i].type) {
+        for (const char* key : {"fused_activation_function", "padding"})
+          CHECK(p.graph.ops[j].attrs.get_int(key, -1) == g.ops[i].attrs.get_int(key, -1));
+        CHECK(p.graph.ops[j].outputs == g.ops[i].outputs);
         ++j;
         continue;
       }
@@ -1140,12 +1150,374 @@ TEST_CASE("canonicalize keeps the shared models valid and removes only no-ops", 
   }
 }
 
+namespace {
+
+// The reference kernels' output bytes of `g` (every output, concatenated) on random
+// inputs drawn with `seed` (one per input tensor, its whole dtype range).
+std::vector<uint8_t> reference_bytes(const ir::Graph& g, uint32_t seed) {
+  cpu::Executor ex(g, cpu::ref_registry());
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const ir::Tensor& t = T(g, g.inputs[i]);
+    const std::vector<uint8_t> in = random_values<uint8_t>(t.num_bytes(), 0, 255, seed + uint32_t(i));
+    ex.set_input(i, in.data(), in.size());
+  }
+  ex.run();
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < g.outputs.size(); ++i)
+    out.insert(out.end(), ex.output_data(i), ex.output_data(i) + ex.output_bytes(i));
+  return out;
+}
+
+// The canonical graph of `g`, checked to be valid, to keep the graph's inputs and outputs
+// and to compute the same bytes as `g` on the reference kernels.
+ir::Graph canonical(const ir::Graph& g) {
+  ir::verify(g);
+  const Plan p = run_passes(g, default_hw(), kCanonicalize);
+  REQUIRE_NOTHROW(ir::verify(p.graph));
+  CHECK(p.graph.inputs == g.inputs);
+  CHECK(p.graph.outputs == g.outputs);
+  for (uint32_t seed : {1u, 2u, 3u}) CHECK(reference_bytes(p.graph, seed) == reference_bytes(g, seed));
+  return p.graph;
+}
+
+std::vector<OpType> op_types(const ir::Graph& g) {
+  std::vector<OpType> v;
+  for (const ir::Op& op : g.ops) v.push_back(op.type);
+  return v;
+}
+
+int fused_act(const ir::Op& op) { return static_cast<int>(op.attrs.get_int("fused_activation_function", 0)); }
+
+// The producer kinds of activation fusion, each with a 1x6x6x8 int8 output quantized `q`.
+enum class Producer { conv, dwconv, fc, add, sub };
+
+// x -> producer (fused activation `existing`, output quantized `q`) -> `act` (output
+// quantized `act_q`) -> y; returns the graph (y is its output). `extra_reader`: the
+// producer's output is read by one more operator (a RELU writing a graph output);
+// `producer_output`: the producer's output is itself a graph output.
+ir::Graph producer_then_activation(Producer kind, int existing, OpType act, const ir::Quantization& q,
+                                   const ir::Quantization& act_q, bool extra_reader = false,
+                                   bool producer_output = false) {
+  Builder b;
+  const ir::Quantization qx = qt(0.04f, 2);
+  const int x = b.input("x", DType::i8, {1, 6, 6, 8}, qx);
+  int mid = -1;
+  switch (kind) {
+    case Producer::conv:
+      mid = add_conv(b, x, 8, 3, 1, existing, q, 7);
+      break;
+    case Producer::dwconv: {
+      std::vector<float> ws(8, 0.006f), bs(8, 0.04f * 0.006f);
+      const int w = b.constant("dw_w", DType::i8, {1, 3, 3, 8}, random_values<int8_t>(72, -127, 127, 8), qaxis(ws, 3));
+      const int bias = b.constant("dw_b", DType::i32, {8}, random_values<int32_t>(8, -900, 900, 9), qaxis(bs, 0));
+      mid = b.tensor("dw_out", DType::i8, {1, 6, 6, 8}, q);
+      b.op(OpType::DEPTHWISE_CONV_2D, {x, w, bias}, {mid},
+           {{"padding", I(0)}, {"stride_h", I(1)}, {"stride_w", I(1)}, {"depth_multiplier", I(1)},
+            {"fused_activation_function", I(existing)}});
+      break;
+    }
+    case Producer::fc: {
+      const int w = b.constant("fc_w", DType::i8, {8, 8}, random_values<int8_t>(64, -127, 127, 10), qt(0.01f, 0));
+      const int bias = b.constant("fc_b", DType::i32, {8}, random_values<int32_t>(8, -300, 300, 11), qt(0.04f * 0.01f, 0));
+      mid = b.tensor("fc_out", DType::i8, {36, 8}, q);
+      b.op(OpType::FULLY_CONNECTED, {x, w, bias}, {mid}, {{"fused_activation_function", I(existing)}});
+      break;
+    }
+    case Producer::add:
+    case Producer::sub: {
+      const int x2 = b.input("x2", DType::i8, {1, 6, 6, 8}, qt(0.03f, -7));
+      mid = b.tensor("sum", DType::i8, {1, 6, 6, 8}, q);
+      b.op(kind == Producer::add ? OpType::ADD : OpType::SUB, {x, x2}, {mid},
+           {{"fused_activation_function", I(existing)}});
+      break;
+    }
+  }
+  const int y = b.tensor("act_out", DType::i8, T(b.g, mid).shape, act_q);
+  b.op(act, {mid}, {y});
+  b.output(y);
+  if (extra_reader) {
+    const int r = b.tensor("relu2", DType::i8, T(b.g, mid).shape, q);
+    b.op(OpType::RELU, {mid}, {r});
+    b.output(r);
+  }
+  if (producer_output) b.output(mid);
+  return b.g;
+}
+
+}  // namespace
+
+TEST_CASE("canonicalize fuses RELU, RELU6 and RELU_N1_TO_1 into the producer's clamp", "[canonicalize]") {
+  // Output quantization scale 0.05, zero point -3: 0 -> -3, 6 -> 117, -1 -> -23, 1 -> 17.
+  // The fused activation is the intersection of both clamps, when one has that range:
+  // RELU and RELU_N1_TO_1 intersect in [0, 1], which none has.
+  const ir::Quantization q = qt(0.05f, -3);
+  const int kNone = 0, kRelu = 1, kN1 = 2, kRelu6 = 3, kNo = -1;
+  struct Case {
+    int existing;
+    OpType act;
+    int fused;  // kNo: no fusion
+  };
+  const Case cases[] = {
+      {kNone, OpType::RELU, kRelu},    {kNone, OpType::RELU6, kRelu6},  {kNone, OpType::RELU_N1_TO_1, kN1},
+      {kRelu, OpType::RELU, kRelu},    {kRelu, OpType::RELU6, kRelu6},  {kRelu6, OpType::RELU, kRelu6},
+      {kRelu6, OpType::RELU6, kRelu6}, {kN1, OpType::RELU_N1_TO_1, kN1}, {kN1, OpType::RELU6, kNo},
+      {kRelu, OpType::RELU_N1_TO_1, kNo}, {kRelu6, OpType::RELU_N1_TO_1, kNo}, {kN1, OpType::RELU, kNo},
+  };
+  for (Producer kind : {Producer::conv, Producer::dwconv, Producer::fc, Producer::add, Producer::sub})
+    for (const Case& c : cases) {
+      INFO("producer " << int(kind) << ", fused " << c.existing << " then " << ir::op_type_name(c.act));
+      const ir::Graph g = producer_then_activation(kind, c.existing, c.act, q, q);
+      const ir::Graph cg = canonical(g);
+      if (c.fused == kNo) {
+        CHECK(cg.ops.size() == g.ops.size());
+        continue;
+      }
+      REQUIRE(cg.ops.size() == g.ops.size() - 1);
+      const ir::Op& prod = cg.ops.back();
+      CHECK(prod.type == g.ops[g.ops.size() - 2].type);
+      CHECK(fused_act(prod) == c.fused);
+      CHECK(prod.outputs == g.ops.back().outputs);  // writes the activation's output
+    }
+  // Where 0 is the lowest value (zero point -128, scale 6/255) RELU and RELU6 clamp nothing
+  // and RELU then RELU_N1_TO_1 is exactly RELU_N1_TO_1.
+  const ir::Quantization q6 = qt(6.f / 255, -128);
+  const ir::Graph g = producer_then_activation(Producer::conv, kRelu, OpType::RELU_N1_TO_1, q6, q6);
+  const ir::Graph cg = canonical(g);
+  REQUIRE(op_types(cg) == std::vector<OpType>{OpType::CONV_2D});
+  CHECK(fused_act(cg.ops[0]) == kN1);
+}
+
+TEST_CASE("canonicalize keeps activations it cannot fuse exactly", "[canonicalize]") {
+  const ir::Quantization q = qt(0.05f, -3);
+  SECTION("the activation requantizes (another scale or zero point)") {
+    // One ulp apart, the activation's own table is still a clamp (its multiplier rounds
+    // to 1), but the producer would requantize to another scale.
+    for (const ir::Quantization& other : {qt(0.06f, -3), qt(0.05f, -2), qt(std::nextafter(0.05f, 1.f), -3)}) {
+      const ir::Graph cg = canonical(producer_then_activation(Producer::conv, 0, OpType::RELU, q, other));
+      CHECK(op_types(cg) == std::vector<OpType>({OpType::CONV_2D, OpType::RELU}));
+    }
+  }
+  SECTION("the producer's output has a second reader") {
+    const ir::Graph cg = canonical(producer_then_activation(Producer::add, 0, OpType::RELU6, q, q, true));
+    CHECK(op_types(cg) == std::vector<OpType>({OpType::ADD, OpType::RELU6, OpType::RELU}));
+  }
+  SECTION("the producer's output is a graph output") {
+    const ir::Graph cg = canonical(producer_then_activation(Producer::fc, 0, OpType::RELU, q, q, false, true));
+    CHECK(op_types(cg) == std::vector<OpType>({OpType::FULLY_CONNECTED, OpType::RELU}));
+  }
+  SECTION("the producer has no fused activation (MAX_POOL_2D is not a requantizing producer here)") {
+    Builder b;
+    const int x = b.input("x", DType::i8, {1, 4, 4, 8}, q);
+    const int m = b.tensor("pool", DType::i8, {1, 2, 2, 8}, q);
+    b.op(OpType::MAX_POOL_2D, {x}, {m},
+         {{"padding", I(1)}, {"stride_h", I(2)}, {"stride_w", I(2)}, {"filter_height", I(2)}, {"filter_width", I(2)}});
+    const int y = b.tensor("relu", DType::i8, {1, 2, 2, 8}, q);
+    b.op(OpType::RELU, {m}, {y});
+    b.output(y);
+    CHECK(op_types(canonical(b.g)) == std::vector<OpType>({OpType::MAX_POOL_2D, OpType::RELU}));
+  }
+}
+
+namespace {
+
+// x [1, h, w, c] int8 -> PAD or PADV2 (paddings [4][2], PADV2 value `pad_value`) -> 3x3
+// CONV_2D (or depthwise) with `padding`, stride `stride` -> RELU -> y. The convolution's
+// output size follows from the padded input.
+struct PadConv {
+  int x = -1, padded = -1, conv_out = -1, y = -1;
+  ir::Graph g;
+};
+
+PadConv pad_then_conv(int h, int w, int c, std::array<int32_t, 8> pads, bool padv2, int pad_value, bool depthwise,
+                      int padding, int stride, bool extra_reader = false) {
+  Builder b;
+  PadConv r;
+  const ir::Quantization qx = qt(0.05f, -4);
+  r.x = b.input("x", DType::i8, {1, h, w, c}, qx);
+  const int paddings = b.constant("paddings", DType::i32, {4, 2}, std::vector<int32_t>(pads.begin(), pads.end()));
+  const int ph = h + pads[2] + pads[3], pw = w + pads[4] + pads[5], pc = c + pads[6] + pads[7];
+  r.padded = b.tensor("padded", DType::i8, {1, ph, pw, pc}, qx);
+  if (padv2) {
+    const int v = b.constant("pad_value", DType::i8, {}, std::vector<int8_t>{static_cast<int8_t>(pad_value)}, qx);
+    b.op(OpType::PADV2, {r.x, paddings, v}, {r.padded});
+  } else {
+    b.op(OpType::PAD, {r.x, paddings}, {r.padded});
+  }
+  const int oh = padding == 0 ? (ph + stride - 1) / stride : (ph - 3) / stride + 1;
+  const int ow = padding == 0 ? (pw + stride - 1) / stride : (pw - 3) / stride + 1;
+  const ir::Quantization qo = qt(0.08f, 5);
+  if (depthwise) {
+    std::vector<float> ws(size_t(pc), 0.007f), bs(size_t(pc), 0.05f * 0.007f);
+    const int wt = b.constant("dw_w", DType::i8, {1, 3, 3, pc}, random_values<int8_t>(size_t(9 * pc), -127, 127, 41),
+                              qaxis(ws, 3));
+    const int bias = b.constant("dw_b", DType::i32, {pc}, random_values<int32_t>(size_t(pc), -900, 900, 42), qaxis(bs, 0));
+    r.conv_out = b.tensor("dw_out", DType::i8, {1, oh, ow, pc}, qo);
+    b.op(OpType::DEPTHWISE_CONV_2D, {r.padded, wt, bias}, {r.conv_out},
+         {{"padding", I(padding)}, {"stride_h", I(stride)}, {"stride_w", I(stride)}, {"depth_multiplier", I(1)},
+          {"fused_activation_function", I(0)}});
+  } else {
+    const int out_c = 6;
+    std::vector<float> ws(out_c, 0.004f), bs(out_c, 0.05f * 0.004f);
+    const int wt = b.constant("w", DType::i8, {out_c, 3, 3, pc},
+                              random_values<int8_t>(size_t(out_c * 9 * pc), -127, 127, 43), qaxis(ws, 0));
+    const int bias = b.constant("b", DType::i32, {out_c}, random_values<int32_t>(out_c, -900, 900, 44), qaxis(bs, 0));
+    r.conv_out = b.tensor("conv_out", DType::i8, {1, oh, ow, out_c}, qo);
+    b.op(OpType::CONV_2D, {r.padded, wt, bias}, {r.conv_out},
+         {{"padding", I(padding)}, {"stride_h", I(stride)}, {"stride_w", I(stride)},
+          {"fused_activation_function", I(0)}});
+  }
+  r.y = b.tensor("y", DType::i8, T(b.g, r.conv_out).shape, qo);
+  b.op(OpType::RELU, {r.conv_out}, {r.y});
+  b.output(r.y);
+  if (extra_reader) {
+    const int n = b.tensor("relu2", DType::i8, {1, ph, pw, pc}, qx);
+    b.op(OpType::RELU, {r.padded}, {n});
+    b.output(n);
+  }
+  r.g = std::move(b.g);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("canonicalize folds a zero-point PAD into a VALID convolution as SAME padding", "[canonicalize]") {
+  struct Case {
+    const char* what;
+    int h, w;
+    std::array<int32_t, 8> pads;
+    bool padv2, depthwise;
+    int stride;
+  };
+  const Case cases[] = {
+      {"PAD 1 all round, 3x3 stride 1", 9, 7, {0, 0, 1, 1, 1, 1, 0, 0}, false, false, 1},
+      {"PAD bottom/right only, stride 2 (TensorFlow's SAME)", 10, 8, {0, 0, 0, 1, 0, 1, 0, 0}, false, false, 2},
+      {"PADV2 with the zero point, depthwise", 6, 6, {0, 0, 1, 1, 1, 1, 0, 0}, true, true, 1},
+      {"odd input, stride 2: SAME pads 1 before and after", 9, 9, {0, 0, 1, 1, 1, 1, 0, 0}, false, true, 2},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    const PadConv m = pad_then_conv(c.h, c.w, 8, c.pads, c.padv2, -4, c.depthwise, 1, c.stride);
+    const ir::Graph cg = canonical(m.g);
+    // The PAD goes; the convolution reads x with SAME padding; the RELU is fused.
+    REQUIRE(cg.ops.size() == 1);
+    const ir::Op& conv = cg.ops[0];
+    CHECK(conv.type == (c.depthwise ? OpType::DEPTHWISE_CONV_2D : OpType::CONV_2D));
+    CHECK(conv.inputs[0] == m.x);
+    CHECK(conv.attrs.get_int("padding", -1) == 0);
+    CHECK(conv.outputs == std::vector<int>{m.y});
+    CHECK(fused_act(conv) == 1);
+  }
+}
+
+TEST_CASE("canonicalize keeps PADs that are not the convolution's SAME padding", "[canonicalize]") {
+  struct Case {
+    const char* what;
+    int h, w;
+    std::array<int32_t, 8> pads;
+    bool padv2;
+    int pad_value, padding, stride;
+    bool extra_reader;
+  };
+  const Case cases[] = {
+      {"PADV2 with a value other than the zero point", 6, 6, {0, 0, 1, 1, 1, 1, 0, 0}, true, 0, 1, 1, false},
+      {"padding on the channel axis", 6, 6, {0, 0, 1, 1, 1, 1, 0, 2}, false, 0, 1, 1, false},
+      {"a SAME convolution after the PAD", 6, 6, {0, 0, 1, 1, 1, 1, 0, 0}, false, 0, 0, 1, false},
+      {"symmetric padding before stride 2 (SAME pads 0 before)", 10, 10, {0, 0, 1, 1, 1, 1, 0, 0}, false, 0, 1, 2, false},
+      {"more padding than SAME (output grows)", 6, 6, {0, 0, 2, 2, 1, 1, 0, 0}, false, 0, 1, 1, false},
+      {"the padded tensor has a second reader", 6, 6, {0, 0, 1, 1, 1, 1, 0, 0}, false, 0, 1, 1, true},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    const PadConv m = pad_then_conv(c.h, c.w, 8, c.pads, c.padv2, c.pad_value, false, c.padding, c.stride,
+                                    c.extra_reader);
+    const ir::Graph cg = canonical(m.g);
+    REQUIRE(cg.ops.size() >= 2);
+    CHECK((cg.ops[0].type == OpType::PAD || cg.ops[0].type == OpType::PADV2));
+    CHECK(cg.ops[1].inputs[0] == m.padded);
+    CHECK(cg.ops[1].attrs.get_int("padding", -1) == c.padding);
+  }
+}
+
+TEST_CASE("canonicalize drops RESHAPE, SQUEEZE and EXPAND_DIMS that keep the shape", "[canonicalize]") {
+  const ir::Quantization q = qt(0.05f, -3);
+  // x -> RELU -> `type` (to `out_shape`) -> RELU -> y.
+  auto chain = [&](OpType type, std::vector<int32_t> in_shape, std::vector<int32_t> out_shape,
+                   bool reshape_is_output) {
+    Builder b;
+    const int x = b.input("x", DType::i8, in_shape, q);
+    const int r = b.tensor("relu", DType::i8, in_shape, q);
+    b.op(OpType::RELU, {x}, {r});
+    const int s = b.tensor("reshaped", DType::i8, out_shape, q);
+    if (type == OpType::RESHAPE) {
+      const int shape = b.constant("shape", DType::i32, {int32_t(out_shape.size())}, out_shape);
+      b.op(type, {r, shape}, {s});
+    } else if (type == OpType::EXPAND_DIMS) {
+      const int axis = b.constant("axis", DType::i32, {1}, std::vector<int32_t>{0});
+      b.op(type, {r, axis}, {s});
+    } else {
+      b.op(type, {r}, {s});
+    }
+    const int y = b.tensor("relu2", DType::i8, out_shape, q);
+    b.op(OpType::RELU, {s}, {y});
+    b.output(y);
+    if (reshape_is_output) b.output(s);
+    return b.g;
+  };
+  const std::vector<int32_t> shape = {1, 4, 6, 8};
+  SECTION("a RESHAPE to the same shape goes; its reader reads its input") {
+    const ir::Graph g = chain(OpType::RESHAPE, shape, shape, false);
+    const ir::Graph cg = canonical(g);
+    REQUIRE(op_types(cg) == std::vector<OpType>({OpType::RELU, OpType::RELU}));
+    CHECK(cg.ops[1].inputs[0] == g.ops[0].outputs[0]);
+  }
+  SECTION("a SQUEEZE of a tensor without size-1 axes goes") {
+    const ir::Graph cg = canonical(chain(OpType::SQUEEZE, {2, 3, 4}, {2, 3, 4}, false));
+    CHECK(op_types(cg) == std::vector<OpType>({OpType::RELU, OpType::RELU}));
+  }
+  SECTION("a SQUEEZE that removes an axis stays") {
+    const ir::Graph cg = canonical(chain(OpType::SQUEEZE, shape, {4, 6, 8}, false));
+    CHECK(op_types(cg) == std::vector<OpType>({OpType::RELU, OpType::SQUEEZE, OpType::RELU}));
+  }
+  SECTION("a RESHAPE that changes the shape stays") {
+    const ir::Graph cg = canonical(chain(OpType::RESHAPE, shape, {4, 48}, false));
+    CHECK(op_types(cg) == std::vector<OpType>({OpType::RELU, OpType::RESHAPE, OpType::RELU}));
+  }
+  SECTION("an EXPAND_DIMS stays (it always adds an axis)") {
+    const ir::Graph cg = canonical(chain(OpType::EXPAND_DIMS, shape, {1, 1, 4, 6, 8}, false));
+    CHECK(op_types(cg) == std::vector<OpType>({OpType::RELU, OpType::EXPAND_DIMS, OpType::RELU}));
+  }
+  SECTION("a same-shape RESHAPE that writes a graph output stays") {
+    const ir::Graph cg = canonical(chain(OpType::RESHAPE, shape, shape, true));
+    CHECK(op_types(cg) == std::vector<OpType>({OpType::RELU, OpType::RESHAPE, OpType::RELU}));
+  }
+}
+
+TEST_CASE("canonicalize: PAD -> CONV (VALID) -> RELU compiled and simulated equals the reference", "[canonicalize][npu]") {
+  for (bool depthwise : {false, true}) {
+    INFO((depthwise ? "depthwise" : "conv"));
+    const PadConv m = pad_then_conv(14, 12, 16, {0, 0, 1, 1, 1, 1, 0, 0}, false, 0, depthwise, 1, 1);
+    // After canonicalize one operator is left, and it runs on the NPU.
+    const Plan p = run_passes(m.g, default_hw(), kPartition);
+    REQUIRE(p.graph.ops.size() == 1);
+    CHECK_FALSE(p.cpu_reason[0]);
+    const CompileResult r = compile(m.g, default_hw());
+    tessel::npu::SimRunner runner(r.loadable, default_hw());
+    for (uint32_t seed : {5u, 6u}) {
+      const std::vector<uint8_t> in = random_values<uint8_t>(T(m.g, m.x).num_bytes(), 0, 255, seed);
+      runner.set_input(0, in.data(), in.size());
+      const tessel::npu::RunResult res = runner.run();
+      REQUIRE(res.outputs.size() == 1);
+      CHECK(res.outputs[0] == reference_bytes(m.g, seed));
+    }
+  }
+}
+
 // ============================================================================ partition
 
 namespace {
 
 // The CPU-fallback reason partition gives the single operator of `g` (nullopt: NPU).
-std::optional<std::string> reason_of(const ir::Graph& g, const npu::NpuConfig& hw) {
+std::optional<std::string> reason_of(const ir::Graph& g, const sim::npu::NpuConfig& hw) {
   const Plan p = run_passes(g, hw, kPartition);
   REQUIRE(p.cpu_reason.size() == 1);
   return p.cpu_reason[0];
@@ -1169,7 +1541,7 @@ ir::Graph one_conv(std::vector<int32_t> in_shape, int weight_in_c = -1, int out_
 }  // namespace
 
 TEST_CASE("partition reports why an operator runs on the CPU", "[partition]") {
-  const npu::NpuConfig& hw = default_hw();
+  const sim::npu::NpuConfig& hw = default_hw();
   SECTION("a supported convolution runs on the NPU") { CHECK_FALSE(reason_of(one_conv({1, 8, 8, 4}), hw)); }
   SECTION("LOG_SOFTMAX has no NPU command") {
     Builder b;
@@ -1239,8 +1611,8 @@ TEST_CASE("partition reports why an operator runs on the CPU", "[partition]") {
     CHECK_THAT(*r, Catch::Contains("grouped"));
   }
   SECTION("a configuration with fewer than 16 semaphores") {
-    const npu::NpuConfig small =
-        npu::parse_npu_config("base: default\ncommand_processor: {semaphores: 8, queue_depth: 16}\n", "t.yaml");
+    const sim::npu::NpuConfig small =
+        sim::npu::parse_npu_config("base: default\ncommand_processor: {semaphores: 8, queue_depth: 16}\n", "t.yaml");
     REQUIRE(small.semaphores == 8);
     const auto r = reason_of(one_conv({1, 8, 8, 4}), small);
     REQUIRE(r);
@@ -1459,7 +1831,7 @@ TEST_CASE("lower: the shared models' constants and requantization", "[lower]") {
 // ================================================================================= tile
 
 TEST_CASE("tile: MobileNetV2's tilings fit the SRAM of every preset and cover each output once", "[tile]") {
-  for (const npu::NpuConfig& hw : presets()) {
+  for (const sim::npu::NpuConfig& hw : presets()) {
     const Compiled& c = compiled(mobilenet_v2(), hw);
     INFO(where(c));
     const Plan& p = c.plan;
@@ -1596,7 +1968,7 @@ TEST_CASE("tile: forced tilings of every operator kind write each output byte on
 }
 
 TEST_CASE("tile: estimate() says when a tiling needs more SRAM than the preset has", "[tile]") {
-  const npu::NpuConfig& small = preset("ethos-u55-256");
+  const sim::npu::NpuConfig& small = preset("ethos-u55-256");
   const Compiled& c = compiled(mobilenet_v2(), small);
   // The first CONV: 224x224x3 in, 112x112x32 out (401 KB, more than 256 KiB by itself).
   const NpuOp* first = nullptr;
@@ -1612,7 +1984,7 @@ TEST_CASE("tile: estimate() says when a tiling needs more SRAM than the preset h
   CHECK_FALSE(whole.fits);
   CHECK(uint64_t(whole.w_bytes) + whole.in_bytes + whole.out_bytes > small.sram_bytes());
   // The same tiling fits the 8 MiB preset.
-  const npu::NpuConfig& big = preset("edgetpu-64x64");
+  const sim::npu::NpuConfig& big = preset("edgetpu-64x64");
   CHECK(estimate(*first, TileShape{first->win.out_h, first->win.out_c, true}, big).fits);
   // One output row at a time fits the small one.
   CHECK(estimate(*first, TileShape{1, first->win.out_c, true}, small).fits);
@@ -1900,7 +2272,7 @@ TEST_CASE("package: the loadable validates, round-trips and maps layers to comma
     const Plan& p = c.plan;
     const Loadable& l = c.loadable;
     REQUIRE_NOTHROW(validate_loadable(l, c.model));
-    CHECK(l.hardware_hash == npu::npu_config_hash(*c.hw));
+    CHECK(l.hardware_hash == sim::npu::npu_config_hash(*c.hw));
     CHECK(l.hardware_name == c.hw->name);
     CHECK(l.commands == p.words);
 

@@ -2,10 +2,17 @@
 // emission with semaphores) and packaging into a Loadable.
 #include <algorithm>
 #include <climits>
+#include <exception>
 #include <map>
+#include <optional>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "plan.hpp"
+#include "tessel/cpu/conv_params.hpp"
+#include "tessel/cpu/executor.hpp"
+#include "tessel/cpu/op_registry.hpp"
 #include "tessel/ir/error.hpp"
 #include "tessel/ir/verify.hpp"
 #include "tessel/sim/npu/config.hpp"
@@ -17,45 +24,281 @@ using ir::OpType;
 
 // ------------------------------------------------------------------------- canonicalize
 
-// Today: drops operators whose outputs nothing reads (dead code) and QUANTIZE operators
-// that requantize to the identical quantization (no-ops), rewiring their consumers. RESHAPE
-// and friends stay in the graph: the arena makes them free (their output aliases their
-// input), and CPU segments still need them as operators.
-void canonicalize(Plan& p) {
-  ir::Graph& g = p.graph;
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    std::vector<int> readers(g.tensors.size(), 0);
-    for (const ir::Op& op : g.ops)
-      for (int t : op.inputs)
-        if (t >= 0) readers[static_cast<size_t>(t)]++;
-    for (int t : g.outputs) readers[static_cast<size_t>(t)]++;
-    for (size_t i = 0; i < g.ops.size(); ++i) {
-      ir::Op& op = g.ops[i];
-      bool dead = true;
-      for (int t : op.outputs) dead = dead && readers[static_cast<size_t>(t)] == 0;
-      bool identity = false;
-      if (op.type == OpType::QUANTIZE && op.inputs.size() == 1) {
-        const ir::Tensor& a = g.tensors[static_cast<size_t>(op.inputs[0])];
-        const ir::Tensor& b = g.tensors[static_cast<size_t>(op.outputs[0])];
-        identity = a.dtype == b.dtype && a.quant.scale == b.quant.scale &&
-                   a.quant.zero_point == b.quant.zero_point && a.shape == b.shape &&
-                   std::find(g.outputs.begin(), g.outputs.end(), op.outputs[0]) == g.outputs.end();
-      }
-      if (identity) {
-        const int from = op.outputs[0], to = op.inputs[0];
-        for (ir::Op& other : g.ops)
-          for (int& t : other.inputs)
-            if (t == from) t = to;
-        dead = true;
-      }
-      if (dead) {
-        g.ops.erase(g.ops.begin() + static_cast<std::ptrdiff_t>(i));
-        changed = true;
+// canonicalize rewrites the graph into an equivalent one the later passes handle better.
+// Each rewrite below is a small function that makes at most one change and says whether
+// it did; canonicalize() runs them until none applies. Every rewrite is exact: the new
+// graph computes the same bytes as the old one on the reference kernels (the argument is
+// next to each rewrite and in docs/compiler.md), keeps the graph's inputs and outputs, and
+// keeps the operators in a valid execution order. Tensors a rewrite orphans stay in
+// Graph::tensors (unreferenced), so tensor indices never change.
+namespace {
+
+const ir::Tensor& tensor_of(const ir::Graph& g, int t) { return g.tensors[static_cast<size_t>(t)]; }
+
+// How many operator inputs read each tensor, plus one per appearance in the graph outputs.
+std::vector<int> reader_counts(const ir::Graph& g) {
+  std::vector<int> readers(g.tensors.size(), 0);
+  for (const ir::Op& op : g.ops)
+    for (int t : op.inputs)
+      if (t >= 0) readers[static_cast<size_t>(t)]++;
+  for (int t : g.outputs) readers[static_cast<size_t>(t)]++;
+  return readers;
+}
+
+bool is_graph_output(const ir::Graph& g, int t) {
+  return std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end();
+}
+
+// The operator writing tensor `t`, or -1 (graph input, constant).
+int producer_of(const ir::Graph& g, int t) {
+  for (size_t i = 0; i < g.ops.size(); ++i)
+    for (int o : g.ops[i].outputs)
+      if (o == t) return static_cast<int>(i);
+  return -1;
+}
+
+// Every operator that read `from` reads `to` instead.
+void rewire_readers(ir::Graph& g, int from, int to) {
+  for (ir::Op& op : g.ops)
+    for (int& t : op.inputs)
+      if (t == from) t = to;
+}
+
+void erase_op(ir::Graph& g, size_t i) { g.ops.erase(g.ops.begin() + static_cast<std::ptrdiff_t>(i)); }
+
+bool is8(ir::DType t) { return t == ir::DType::i8 || t == ir::DType::u8; }
+
+// Same dtype, and both quantized per tensor with the same scale and zero point.
+bool same_8bit_quant(const ir::Tensor& a, const ir::Tensor& b) {
+  return is8(a.dtype) && a.dtype == b.dtype && a.quant.scale.size() == 1 && b.quant.scale.size() == 1 &&
+         a.quant.zero_point.size() == 1 && b.quant.zero_point.size() == 1 && a.quant.scale == b.quant.scale &&
+         a.quant.zero_point == b.quant.zero_point;
+}
+
+// Operators whose outputs nothing reads (neither an operator nor the graph's outputs).
+bool remove_dead_op(ir::Graph& g) {
+  const std::vector<int> readers = reader_counts(g);
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    bool dead = true;
+    for (int t : g.ops[i].outputs) dead = dead && readers[static_cast<size_t>(t)] == 0;
+    if (dead) {
+      erase_op(g, i);
+      return true;
+    }
+  }
+  return false;
+}
+
+// A QUANTIZE to the identical dtype, quantization and shape copies its bytes: its readers
+// read its input instead. Not when it writes a graph output (the output needs a writer).
+bool drop_identity_quantize(ir::Graph& g) {
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const ir::Op& op = g.ops[i];
+    if (op.type != OpType::QUANTIZE || op.inputs.size() != 1 || op.outputs.size() != 1) continue;
+    const ir::Tensor& a = tensor_of(g, op.inputs[0]);
+    const ir::Tensor& b = tensor_of(g, op.outputs[0]);
+    if (a.dtype == b.dtype && a.quant.scale == b.quant.scale && a.quant.zero_point == b.quant.zero_point &&
+        a.shape == b.shape && !is_graph_output(g, op.outputs[0])) {
+      const int from = op.outputs[0], to = op.inputs[0];
+      erase_op(g, i);
+      rewire_readers(g, from, to);
+      return true;
+    }
+  }
+  return false;
+}
+
+// A RESHAPE, SQUEEZE or EXPAND_DIMS whose output has its input's shape, dtype and
+// quantization is a byte copy: its readers read its input instead. Not when it writes a
+// graph output.
+bool drop_noop_reshape(ir::Graph& g) {
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const ir::Op& op = g.ops[i];
+    if (op.type != OpType::RESHAPE && op.type != OpType::SQUEEZE && op.type != OpType::EXPAND_DIMS) continue;
+    if (op.inputs.empty() || op.inputs[0] < 0 || op.outputs.size() != 1) continue;
+    const ir::Tensor& a = tensor_of(g, op.inputs[0]);
+    const ir::Tensor& b = tensor_of(g, op.outputs[0]);
+    if (a.shape == b.shape && a.dtype == b.dtype && a.quant.scale == b.quant.scale &&
+        a.quant.zero_point == b.quant.zero_point && !is_graph_output(g, op.outputs[0])) {
+      const int from = op.outputs[0], to = op.inputs[0];
+      erase_op(g, i);
+      rewire_readers(g, from, to);
+      return true;
+    }
+  }
+  return false;
+}
+
+// The clamp [lo, hi] (in quantized values) that the standalone 8-bit activation `op`
+// computes, read off the reference kernel applied to every input byte; nothing when its
+// table is not exactly clamp(v, lo, hi) for every v.
+std::optional<std::pair<int, int>> activation_clamp(const ir::Graph& g, const ir::Op& op) {
+  ir::Graph t;
+  t.source = g.source;
+  ir::Tensor in = tensor_of(g, op.inputs[0]), out = tensor_of(g, op.outputs[0]);
+  in.shape = out.shape = {256};
+  in.data.clear();
+  out.data.clear();
+  t.tensors = {in, out};
+  ir::Op o = op;
+  o.inputs = {0};
+  o.outputs = {1};
+  t.ops = {o};
+  t.inputs = {0};
+  t.outputs = {1};
+  std::vector<uint8_t> bytes(256);
+  for (int b = 0; b < 256; ++b) bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(b);
+  std::vector<uint8_t> table;
+  try {
+    cpu::Executor ex(t, cpu::ref_registry());
+    ex.set_input(0, bytes.data(), bytes.size());
+    ex.run();
+    table.assign(ex.output_data(0), ex.output_data(0) + 256);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  const bool sign = in.dtype == ir::DType::i8;
+  auto value = [&](uint8_t b) { return sign ? int(int8_t(b)) : int(b); };
+  const int qmin = sign ? -128 : 0, qmax = sign ? 127 : 255;
+  const int lo = value(table[static_cast<size_t>(uint8_t(qmin))]);
+  const int hi = value(table[static_cast<size_t>(uint8_t(qmax))]);
+  if (lo > hi) return std::nullopt;
+  for (int v = qmin; v <= qmax; ++v)
+    if (value(table[static_cast<size_t>(uint8_t(v))]) != std::clamp(v, lo, hi)) return std::nullopt;
+  return std::make_pair(lo, hi);
+}
+
+// Producer + activation fusion. A CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD or SUB
+// requantizes and then clamps its 8-bit output to the range of its fused activation
+// [a0, a1]. When its only reader is a RELU, RELU6 or RELU_N1_TO_1 whose input and output
+// have the producer output's dtype and quantization, that operator is a clamp to some
+// [lo, hi] (checked on its reference table), and clamp(clamp(x, a0, a1), lo, hi) ==
+// clamp(x, max(a0, lo), min(a1, hi)) whenever that intersection is not empty. So the
+// producer takes the fused activation whose range (on the same output quantization) is
+// exactly the intersection, writes the activation's output, and the activation goes. No
+// fusion when no fused-activation value has that range.
+bool fuse_activation(ir::Graph& g) {
+  const std::vector<int> readers = reader_counts(g);
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const ir::Op& act = g.ops[i];
+    if (act.type != OpType::RELU && act.type != OpType::RELU6 && act.type != OpType::RELU_N1_TO_1) continue;
+    if (act.inputs.size() != 1 || act.outputs.size() != 1 || act.inputs[0] < 0) continue;
+    const int mid = act.inputs[0], out = act.outputs[0];
+    const int p = producer_of(g, mid);
+    if (p < 0) continue;
+    ir::Op& prod = g.ops[static_cast<size_t>(p)];
+    if (prod.type != OpType::CONV_2D && prod.type != OpType::DEPTHWISE_CONV_2D &&
+        prod.type != OpType::FULLY_CONNECTED && prod.type != OpType::ADD && prod.type != OpType::SUB)
+      continue;
+    if (prod.outputs.size() != 1 || readers[static_cast<size_t>(mid)] != 1 || is_graph_output(g, mid)) continue;
+    const ir::Tensor& m = tensor_of(g, mid);
+    const ir::Tensor& o = tensor_of(g, out);
+    if (!same_8bit_quant(m, o) || m.shape != o.shape) continue;
+    const int64_t existing = prod.attrs.get_int("fused_activation_function", 0);
+    if (existing < 0 || existing > 3) continue;
+    const std::optional<std::pair<int, int>> clamp = activation_clamp(g, act);
+    if (!clamp) continue;
+    const kernels::ActivationRange a = cpu::output_activation_range(static_cast<int>(existing), m);
+    if (a.min > a.max) continue;
+    const int lo = std::max(a.min, clamp->first), hi = std::min(a.max, clamp->second);
+    if (lo > hi) continue;
+    int fused = -1;
+    for (int c : {0, 1, 3, 2}) {
+      const kernels::ActivationRange r = cpu::output_activation_range(c, m);
+      if (r.min == lo && r.max == hi) {
+        fused = c;
         break;
       }
     }
+    if (fused < 0) continue;
+    prod.attrs.set("fused_activation_function", ir::AttrValue{int64_t{fused}});
+    prod.outputs[0] = out;
+    erase_op(g, i);
+    return true;
+  }
+  return false;
+}
+
+// PAD into convolution. A PAD or PADV2 that pads only height and width of a 4-D 8-bit
+// tensor with its zero point (real 0), read only by a VALID CONV_2D or DEPTHWISE_CONV_2D,
+// is the padding SAME would add when the convolution's output size is SAME's for the
+// unpadded input and the top (left) padding is SAME's: the reference kernels then read
+// input row oy * stride - pad_top + ky * dilation, skipping rows outside the input, and a
+// skipped row contributes (zero_point - zero_point) * w = 0 exactly as a padded row does
+// (whatever lies below the last row a window reaches is never read). The convolution then
+// reads the PAD's input with padding SAME and the PAD goes (dead). Other paddings (e.g.
+// symmetric padding before a stride-2 convolution) keep the PAD: the IR has no explicit
+// convolution padding.
+bool fold_pad(ir::Graph& g) {
+  const std::vector<int> readers = reader_counts(g);
+  for (ir::Op& conv : g.ops) {
+    if (conv.type != OpType::CONV_2D && conv.type != OpType::DEPTHWISE_CONV_2D) continue;
+    if (conv.inputs.size() < 2 || conv.inputs[0] < 0 || conv.outputs.size() != 1) continue;
+    if (conv.attrs.get_int("padding", -1) != static_cast<int64_t>(ir::Padding::valid)) continue;
+    const int padded = conv.inputs[0];
+    const int p = producer_of(g, padded);
+    if (p < 0) continue;
+    const ir::Op& pad = g.ops[static_cast<size_t>(p)];
+    if (pad.type != OpType::PAD && pad.type != OpType::PADV2) continue;
+    if (pad.inputs.size() < 2 || pad.inputs[0] < 0 || pad.inputs[1] < 0 || pad.outputs.size() != 1) continue;
+    if (readers[static_cast<size_t>(padded)] != 1 || is_graph_output(g, padded)) continue;
+    if (std::count(conv.inputs.begin(), conv.inputs.end(), padded) != 1) continue;
+    const ir::Tensor& x = tensor_of(g, pad.inputs[0]);
+    const ir::Tensor& xp = tensor_of(g, padded);
+    if (!same_8bit_quant(x, xp) || x.rank() != 4 || xp.rank() != 4) continue;
+    const int64_t zp = x.quant.zero_point[0];
+    // The pad value: PAD (and PADV2 without a value) pads quantized tensors with the zero
+    // point; PADV2's constant must hold exactly the zero point.
+    if (pad.inputs.size() > 2 && pad.inputs[2] >= 0) {
+      const ir::Tensor& cv = tensor_of(g, pad.inputs[2]);
+      if (!cv.is_constant || cv.dtype != x.dtype || cv.num_elements() != 1 || cv.data.size() != 1) continue;
+      const int64_t v = x.dtype == ir::DType::i8 ? int64_t(int8_t(cv.data[0])) : int64_t(cv.data[0]);
+      if (v != zp) continue;
+    }
+    const ir::Tensor& pt = tensor_of(g, pad.inputs[1]);
+    if (!pt.is_constant || pt.shape != std::vector<int32_t>{4, 2}) continue;
+    std::vector<int64_t> pads(8);
+    if (pt.dtype == ir::DType::i32 && pt.data.size() == 32) {
+      for (size_t k = 0; k < 8; ++k) pads[k] = pt.data_as<int32_t>()[k];
+    } else if (pt.dtype == ir::DType::i64 && pt.data.size() == 64) {
+      for (size_t k = 0; k < 8; ++k) pads[k] = pt.data_as<int64_t>()[k];
+    } else {
+      continue;
+    }
+    if (pads[0] != 0 || pads[1] != 0 || pads[6] != 0 || pads[7] != 0) continue;  // batch, channels
+    if (*std::min_element(pads.begin(), pads.end()) < 0) continue;
+    if (xp.shape[1] != x.shape[1] + pads[2] + pads[3] || xp.shape[2] != x.shape[2] + pads[4] + pads[5]) continue;
+    const ir::Tensor& w = tensor_of(g, conv.inputs[1]);
+    const ir::Tensor& y = tensor_of(g, conv.outputs[0]);
+    if (w.rank() != 4 || y.rank() != 4) continue;
+    auto same_is_pad = [&](int axis, int64_t before, const char* stride, const char* dilation) {
+      const int in = x.shape[static_cast<size_t>(axis)], k = w.shape[static_cast<size_t>(axis)];
+      const int s = static_cast<int>(conv.attrs.get_int(stride, 1));
+      const int d = static_cast<int>(conv.attrs.get_int(dilation, 1));
+      const int out = y.shape[static_cast<size_t>(axis)];
+      if (s <= 0 || d <= 0) return false;
+      return cpu::conv_output_size(ir::Padding::same, in, k, s, d) == out &&
+             cpu::conv_padding(in, k, s, d, out).before == before;
+    };
+    if (!same_is_pad(1, pads[2], "stride_h", "dilation_h_factor") ||
+        !same_is_pad(2, pads[4], "stride_w", "dilation_w_factor"))
+      continue;
+    conv.inputs[0] = pad.inputs[0];
+    conv.attrs.set("padding", ir::AttrValue{static_cast<int64_t>(ir::Padding::same)});
+    return true;  // the PAD is now dead; remove_dead_op takes it
+  }
+  return false;
+}
+
+}  // namespace
+
+// Runs the rewrites above until none applies. QUANTIZEs that really requantize stay
+// (folding one into a producer's requantization would round twice differently), and so do
+// RESHAPEs that change the shape: the arena makes them free (their output aliases their
+// input), and CPU segments still need them as operators.
+void canonicalize(Plan& p) {
+  ir::Graph& g = p.graph;
+  while (remove_dead_op(g) || drop_identity_quantize(g) || drop_noop_reshape(g) || fuse_activation(g) || fold_pad(g)) {
   }
 }
 
