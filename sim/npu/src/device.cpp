@@ -677,7 +677,8 @@ void Device::note_dram_bytes(uint64_t npu_cycle, bool write, uint64_t bytes) {
 
 // Brings the DRAM model to now(), retires completed bursts, issues new ones over the
 // shared bus (round-robin between the DMA engines), finishes DMA commands whose bursts
-// have all completed. Returns true when it changed anything.
+// have all completed. Returns true when a command finished (what the rest of the device
+// loop may act on).
 bool Device::pump_dma() {
   bool progress = false;
   const uint64_t d = dram_cycle_at(now_);
@@ -727,7 +728,8 @@ bool Device::pump_dma() {
     s.outstanding += x.bursts;
     bus_rr_ = static_cast<uint32_t>(chosen) + 1;
     bus_free_at_ = std::max(bus_free_at_, now_) + uint64_t{x.bursts} * bus_cycles_per_burst_;
-    progress = true;
+    // Not progress for the loop: issuing changes nothing dispatch, start_engines or
+    // retire_barrier read, and this loop has already issued all the bus allows now.
   }
 
   for (uint32_t e = 0; e < 2; ++e) {
