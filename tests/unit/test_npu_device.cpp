@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tessel/kernels/conv.hpp"
+#include "tessel/sim/mem/dram_config.hpp"
 #include "tessel/sim/npu/chrome_trace.hpp"
 #include "tessel/sim/npu/device.hpp"
 #include "tessel/sim/npu/simple_host.hpp"
@@ -383,6 +384,26 @@ TEST_CASE("DMA transactions: the same bytes and results at every transaction siz
     // engine then waits for whole transactions, and the time grows. Bounded, not equal.
     CHECK(o.cycles < single.cycles * 3 / 2);
   }
+}
+
+TEST_CASE("a transaction size whose requests cannot fit the DRAM queues is refused", "[npu][dma][errors]") {
+  NpuConfig cfg = default_config();
+  cfg.dram = tessel::sim::mem::load_dram_preset_or_file("ddr4-3200");  // no trains: a request per burst
+  cfg.dram.controller.read_queue_depth = 4;
+  cfg.dram.controller.write_queue_depth = 4;
+  cfg.dram.controller.write_high_watermark = 3;
+  cfg.dram.controller.write_low_watermark = 1;
+  cfg.dram_bytes = 256u << 20;
+  cfg.dma.max_transaction_bytes = 512;  // 8 bursts of 64 bytes
+  CHECK_THROWS_WITH(Device(cfg), Catch::Contains("dma.max_transaction_bytes 512 needs 8 DRAM queue entries") &&
+                                     Catch::Contains("queues hold 4"));
+  cfg.dma.max_transaction_bytes = 256;  // 4 entries: fits
+  Device dev(cfg);
+  SimpleHost host(dev);
+  const uint32_t src = host.map(64 * 1024);
+  host.run(encode({load_1d(src, 0, 64 * 1024), isa::End{}}));
+  CHECK(reg(dev, TESSEL_REG_ERROR_STATUS) == 0);
+  CHECK_FALSE(dev.hung());
 }
 
 TEST_CASE("MMU: an access outside the mapped pages faults and touches nothing", "[npu][mmu]") {

@@ -1,5 +1,6 @@
 #include "tessel/sim/mem/memory_system.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -108,6 +109,17 @@ bool MemorySystem::can_accept_transaction(std::uint64_t addr, std::uint32_t byte
     if (n > channels_[c]->free_entries(is_write)) return false;
   }
   return true;
+}
+
+std::uint32_t MemorySystem::max_entries_per_channel(std::uint64_t addr, std::uint32_t bytes) const {
+  const std::vector<Train>& trains = split(addr, bytes);
+  std::uint32_t most = 0;
+  for (const Train& t : trains) {
+    std::uint32_t n = 0;
+    for (const Train& u : trains) n += u.where.channel == t.where.channel ? 1 : 0;
+    most = std::max(most, n);
+  }
+  return most;
 }
 
 std::uint32_t MemorySystem::send_transaction(Request request, std::uint32_t bytes) {

@@ -81,6 +81,20 @@ Device::Device(const NpuConfig& config, int functional_threads, std::shared_ptr<
   inv_den_ = 1.0 / static_cast<double>(dram_per_npu_den_);
   inv_num_ = 1.0 / static_cast<double>(dram_per_npu_num_);
   const uint32_t burst = config.dram.org.burst_bytes();
+  // A transaction is queued whole, so its requests must fit the DRAM controller's queues
+  // or it could never issue. With a linear address mapping every aligned block splits
+  // the same way, so the block at address 0 stands for all of them.
+  if (config.dma.max_transaction_bytes > burst) {
+    const uint32_t need = dram_->max_entries_per_channel(0, config.dma.max_transaction_bytes);
+    const uint32_t have = std::min(config.dram.controller.read_queue_depth,
+                                   config.dram.controller.write_queue_depth);
+    if (need > have) {
+      throw Error(config.name + ": dma.max_transaction_bytes " +
+                  std::to_string(config.dma.max_transaction_bytes) + " needs " +
+                  std::to_string(need) + " DRAM queue entries in one channel, the " +
+                  config.dram.name + " controller queues hold " + std::to_string(have));
+    }
+  }
   bus_cycles_per_burst_ =
       std::max<uint32_t>(1, (burst + config.dma.bus_bytes_per_cycle - 1) /
                                 config.dma.bus_bytes_per_cycle);
