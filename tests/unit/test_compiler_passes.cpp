@@ -11,7 +11,10 @@
 // - partition: the reasons for CPU fallback, maximal segments, malformed models throw.
 // - lower: requantization records and command fields equal TFLite's integers (computed
 //   with an independent QuantizeMultiplier), LUT tables equal the reference kernel,
-//   constants are aligned, in place and disjoint.
+//   constants are aligned, in place and disjoint; MUL (int8/uint8, with and without RELU6),
+//   MAXIMUM and MINIMUM compiled for default and ethos-u55-256 (several tiles) run on the
+//   NPU and the simulator computes the reference's bytes; broadcasting, constant operands
+//   and MAXIMUM with mixed quantizations are refused with their reasons.
 // - tile: SRAM slots fit and are disjoint, every transfer stays in its slot and in its
 //   tensor, and the stores of all tiles write every output byte exactly once (also for
 //   tilings forced by hand); the cost model says when a tiling does not fit.
@@ -62,6 +65,7 @@
 #include "tessel/cpu/conv_params.hpp"
 #include "tessel/cpu/executor.hpp"
 #include "tessel/cpu/op_registry.hpp"
+#include "tessel/cpu/quant_params.hpp"
 #include "tessel/frontend/tflite.hpp"
 #include "tessel/ir/graph.hpp"
 #include "tessel/ir/verify.hpp"
@@ -1189,7 +1193,7 @@ std::vector<OpType> op_types(const ir::Graph& g) {
 int fused_act(const ir::Op& op) { return static_cast<int>(op.attrs.get_int("fused_activation_function", 0)); }
 
 // The producer kinds of activation fusion, each with a 1x6x6x8 int8 output quantized `q`.
-enum class Producer { conv, dwconv, fc, add, sub };
+enum class Producer { conv, dwconv, fc, add, sub, mul };
 
 // x -> producer (fused activation `existing`, output quantized `q`) -> `act` (output
 // quantized `act_q`) -> y; returns the graph (y is its output). `extra_reader`: the
@@ -1224,10 +1228,12 @@ ir::Graph producer_then_activation(Producer kind, int existing, OpType act, cons
       break;
     }
     case Producer::add:
-    case Producer::sub: {
+    case Producer::sub:
+    case Producer::mul: {
       const int x2 = b.input("x2", DType::i8, {1, 6, 6, 8}, qt(0.03f, -7));
       mid = b.tensor("sum", DType::i8, {1, 6, 6, 8}, q);
-      b.op(kind == Producer::add ? OpType::ADD : OpType::SUB, {x, x2}, {mid},
+      const OpType t = kind == Producer::add ? OpType::ADD : kind == Producer::sub ? OpType::SUB : OpType::MUL;
+      b.op(t, {x, x2}, {mid},
            {{"fused_activation_function", I(existing)}});
       break;
     }
@@ -1263,7 +1269,7 @@ TEST_CASE("canonicalize fuses RELU, RELU6 and RELU_N1_TO_1 into the producer's c
       {kRelu6, OpType::RELU6, kRelu6}, {kN1, OpType::RELU_N1_TO_1, kN1}, {kN1, OpType::RELU6, kNo},
       {kRelu, OpType::RELU_N1_TO_1, kNo}, {kRelu6, OpType::RELU_N1_TO_1, kNo}, {kN1, OpType::RELU, kNo},
   };
-  for (Producer kind : {Producer::conv, Producer::dwconv, Producer::fc, Producer::add, Producer::sub})
+  for (Producer kind : {Producer::conv, Producer::dwconv, Producer::fc, Producer::add, Producer::sub, Producer::mul})
     for (const Case& c : cases) {
       INFO("producer " << int(kind) << ", fused " << c.existing << " then " << ir::op_type_name(c.act));
       const ir::Graph g = producer_then_activation(kind, c.existing, c.act, q, q);
@@ -1599,6 +1605,57 @@ TEST_CASE("partition reports why an operator runs on the CPU", "[partition]") {
     REQUIRE(r);
     CHECK_THAT(*r, Catch::Contains("broadcasting"));
   }
+  SECTION("MUL with broadcasting") {
+    Builder b;
+    const int a = b.input("a", DType::i8, {1, 4, 4, 8}, qt(0.1f, 0));
+    const int c = b.input("c", DType::i8, {1, 4, 4, 1}, qt(0.2f, 3));
+    const int y = b.tensor("y", DType::i8, {1, 4, 4, 8}, qt(0.25f, -2));
+    b.op(OpType::MUL, {a, c}, {y}, {{"fused_activation_function", I(0)}});
+    b.output(y);
+    const auto r = reason_of(b.g, hw);
+    REQUIRE(r);
+    CHECK(*r == "broadcasting (the inputs' shapes differ from the output's)");
+  }
+  SECTION("MAXIMUM and MINIMUM with broadcasting") {
+    for (OpType t : {OpType::MAXIMUM, OpType::MINIMUM}) {
+      Builder b;
+      const int a = b.input("a", DType::u8, {1, 1, 4, 8}, qt(0.1f, 128));
+      const int c = b.input("c", DType::u8, {1, 3, 4, 8}, qt(0.1f, 128));
+      const int y = b.tensor("y", DType::u8, {1, 3, 4, 8}, qt(0.1f, 128));
+      b.op(t, {a, c}, {y});
+      b.output(y);
+      const auto r = reason_of(b.g, hw);
+      REQUIRE(r);
+      CHECK(*r == "broadcasting (the inputs' shapes differ from the output's)");
+    }
+  }
+  SECTION("MUL with a constant operand") {
+    Builder b;
+    const int a = b.input("a", DType::i8, {1, 2, 2, 4}, qt(0.1f, 0));
+    const int c = b.constant("c", DType::i8, {1, 2, 2, 4}, random_values<int8_t>(16, -128, 127, 4), qt(0.2f, 3));
+    const int y = b.tensor("y", DType::i8, {1, 2, 2, 4}, qt(0.25f, -2));
+    b.op(OpType::MUL, {a, c}, {y}, {{"fused_activation_function", I(0)}});
+    b.output(y);
+    const auto r = reason_of(b.g, hw);
+    REQUIRE(r);
+    CHECK(*r == "a constant operand");
+  }
+  SECTION("MAXIMUM with different input quantizations") {
+    // The reference kernels refuse it as TFLite does (a malformed model, not a fallback);
+    // the NPU predicate on its own names the reason too.
+    for (const auto& [qa, qb] : {std::pair{qt(0.1f, 0), qt(0.2f, 0)}, std::pair{qt(0.1f, 0), qt(0.1f, 1)}}) {
+      Builder b;
+      const int a = b.input("a", DType::i8, {1, 4, 4, 8}, qa);
+      const int c = b.input("c", DType::i8, {1, 4, 4, 8}, qb);
+      const int y = b.tensor("y", DType::i8, {1, 4, 4, 8}, qa);
+      b.op(OpType::MAXIMUM, {a, c}, {y});
+      b.output(y);
+      const auto r = npu_unsupported_reason(b.g, 0, hw);
+      REQUIRE(r);
+      CHECK(*r == "inputs and output do not share one quantization (the comparison is on raw values)");
+      CHECK_THROWS_WITH(reason_of(b.g, hw), Catch::Contains("MAXIMUM") && Catch::Contains("share one quantization"));
+    }
+  }
   SECTION("CONV with batch 2") {
     const auto r = reason_of(one_conv({2, 8, 8, 4}), hw);
     REQUIRE(r);
@@ -1759,6 +1816,175 @@ TEST_CASE("lower: ELTWISE ADD fields equal TFLite's integers", "[lower]") {
     REQUIRE(p.npu_ops[0].kind == NpuKind::eltwise);
     CHECK(p.npu_ops[0].count == 210);
     check_eltwise_proto(b.g, p.npu_ops[0]);
+  }
+}
+
+TEST_CASE("lower: ELTWISE MUL fields equal TFLite's integers", "[lower]") {
+  // TFLite's Prepare (lite/kernels/mul.cc, TFLM mul_common.cc): QuantizeMultiplier of
+  // s_a * s_b / s_out, computed in double by TFLite Micro (int8) and in float by full
+  // TFLite (uint8); offsets from the zero points; the fused activation's range.
+  struct Case {
+    bool u8;
+    float sa, sb, so;
+    int act;
+  };
+  const Case cases[] = {
+      {false, 0.031f, 0.047f, 0.066f, 3},      // real < 1: negative shift
+      {true, 0.031f, 0.047f, 0.066f, 1},
+      {false, 0.5f, 0.75f, 0.01f, 0},          // real > 1: positive shift
+      {true, 0.0123f, 0.0456f, 0.0000789f, 3},
+      {false, 0.00391f, 0.0117f, 0.0891f, 2},
+  };
+  for (const Case& k : cases) {
+    INFO((k.u8 ? "uint8" : "int8") << " " << k.sa << " * " << k.sb << " / " << k.so << " act " << k.act);
+    Builder b;
+    const DType dt = k.u8 ? DType::u8 : DType::i8;
+    const int x = b.input("x", dt, {1, 6, 5, 7}, qt(k.sa, k.u8 ? 120 : -3));
+    const int y = b.input("y", dt, {1, 6, 5, 7}, qt(k.sb, k.u8 ? 131 : 9));
+    const int z = b.tensor("z", dt, {1, 6, 5, 7}, qt(k.so, k.u8 ? 100 : -20));
+    b.op(OpType::MUL, {x, y}, {z}, {{"fused_activation_function", I(k.act)}});
+    b.output(z);
+    const Plan p = run_passes(b.g, default_hw(), kLower);
+    REQUIRE(p.npu_ops.size() == 1);
+    const NpuOp& n = p.npu_ops[0];
+    REQUIRE(n.kind == NpuKind::eltwise);
+    CHECK(n.count == 210);
+    CHECK(n.inputs == std::vector<int>{x, y});
+    const auto* c = std::get_if<isa::Eltwise>(&n.proto);
+    REQUIRE(c);
+    const double real = k.u8 ? double(k.sa * k.sb / k.so) : double(k.sa) * double(k.sb) / double(k.so);
+    const auto mo = quantize_multiplier_ref(real);
+    CHECK(c->op == uint8_t(isa::EltwiseOp::kMul));
+    CHECK(bool(c->is_signed) == !k.u8);
+    CHECK(c->a_zp == zp_of(T(b.g, x)));
+    CHECK(c->b_zp == zp_of(T(b.g, y)));
+    CHECK(c->out_zp == zp_of(T(b.g, z)));
+    CHECK(c->out_mult == mo.first);
+    CHECK(c->out_shift == mo.second);
+    CHECK((c->out_shift > 0) == (real >= 1.0));
+    const auto range = activation_range_ref(k.act, T(b.g, z));
+    CHECK(c->act_min == range.first);
+    CHECK(c->act_max == range.second);
+    // The CPU binding's own parameters (the function the lowering calls) agree.
+    const kernels::QuantizedMulParams q = cpu::mul_quant_params(cpu::PrepareContext(b.g, 0));
+    CHECK(q.output.multiplier == mo.first);
+    CHECK(q.output.shift == mo.second);
+  }
+}
+
+TEST_CASE("lower: ELTWISE MAX/MIN compare raw values with the full-range clamp", "[lower]") {
+  for (const bool u8 : {false, true})
+    for (OpType t : {OpType::MAXIMUM, OpType::MINIMUM}) {
+      INFO((u8 ? "uint8 " : "int8 ") << ir::op_type_name(t));
+      Builder b;
+      const DType dt = u8 ? DType::u8 : DType::i8;
+      const ir::Quantization q = qt(0.07f, u8 ? 117 : -9);
+      const int x = b.input("x", dt, {3, 11}, q);
+      const int y = b.input("y", dt, {3, 11}, q);
+      const int z = b.tensor("z", dt, {3, 11}, q);
+      b.op(t, {x, y}, {z});
+      b.output(z);
+      const Plan p = run_passes(b.g, default_hw(), kLower);
+      REQUIRE(p.npu_ops.size() == 1);
+      REQUIRE(p.npu_ops[0].kind == NpuKind::eltwise);
+      CHECK(p.npu_ops[0].count == 33);
+      const auto* c = std::get_if<isa::Eltwise>(&p.npu_ops[0].proto);
+      REQUIRE(c);
+      CHECK(c->op == uint8_t(t == OpType::MAXIMUM ? isa::EltwiseOp::kMax : isa::EltwiseOp::kMin));
+      CHECK(bool(c->is_signed) == !u8);
+      CHECK(c->act_min == (u8 ? 0 : -128));
+      CHECK(c->act_max == (u8 ? 255 : 127));
+    }
+}
+
+namespace {
+
+// x, y (the same shape) -> `op` (MUL with fused activation `act`; MAXIMUM, MINIMUM) -> z.
+ir::Graph binary_graph(OpType op, DType dt, const std::vector<int32_t>& shape, const ir::Quantization& qa,
+                       const ir::Quantization& qb, const ir::Quantization& qo, int act) {
+  Builder b;
+  const int x = b.input("x", dt, shape, qa);
+  const int y = b.input("y", dt, shape, qb);
+  const int z = b.tensor("z", dt, shape, qo);
+  if (op == OpType::MUL) b.op(op, {x, y}, {z}, {{"fused_activation_function", I(act)}});
+  else b.op(op, {x, y}, {z});
+  b.output(z);
+  ir::verify(b.g);
+  return b.g;
+}
+
+// Compiles the one-operator graph `g` for `hw`, checks that the operator runs on the NPU
+// (in `min_tiles` tiles or more), and compares the simulated output with the reference
+// kernels' bytes on random inputs.
+void check_simulated(const ir::Graph& g, const sim::npu::NpuConfig& hw, int64_t min_tiles) {
+  INFO(hw.name);
+  const Plan p = run_passes(g, hw, kTile);
+  REQUIRE(p.cpu_reason.size() == 1);
+  CHECK_FALSE(p.cpu_reason[0]);
+  REQUIRE(p.npu_ops.size() == 1);
+  CHECK(p.npu_ops[0].kind == NpuKind::eltwise);
+  CHECK(int64_t(p.npu_ops[0].tiles) >= min_tiles);
+  const CompileResult r = compile(g, hw);
+  CHECK(r.loadable.cpu_segments.empty());
+  REQUIRE(r.loadable.npu_segments.size() == 1);
+  REQUIRE(r.loadable.layers.size() == 1);
+  CHECK(r.loadable.layers[0].op == ir::op_type_name(g.ops[0].type));
+  CHECK(r.loadable.layers[0].bound != "");
+  CHECK(r.loadable.layers[0].estimated_cycles > 0);
+  tessel::npu::SimRunner runner(r.loadable, hw);
+  for (uint32_t seed : {11u, 12u}) {
+    for (size_t i = 0; i < g.inputs.size(); ++i) {
+      const std::vector<uint8_t> in =
+          random_values<uint8_t>(T(g, g.inputs[i]).num_bytes(), 0, 255, seed + uint32_t(i));
+      runner.set_input(i, in.data(), in.size());
+    }
+    const tessel::npu::RunResult res = runner.run();
+    REQUIRE(res.outputs.size() == 1);
+    const std::vector<uint8_t> expect = reference_bytes(g, seed);
+    CHECK(res.outputs[0] == expect);
+    // The comparison means something: the outputs are not one saturated value.
+    CHECK(std::set<uint8_t>(expect.begin(), expect.end()).size() > 8);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("lower: MUL and MAXIMUM/MINIMUM compiled and simulated equal the reference", "[lower][npu]") {
+  // 1x64x64x32: three 128 KiB tensors, more than ethos-u55-256's 256 KiB SRAM holds.
+  const std::vector<int32_t> shape = {1, 64, 64, 32};
+  std::mt19937 rng(2024);
+  std::uniform_real_distribution<float> log_scale(std::log(0.002f), std::log(0.2f));
+  std::uniform_real_distribution<float> log_ratio(std::log(20.f), std::log(400.f));
+  std::uniform_int_distribution<int> zp8(-40, 40);
+  for (const std::string hw_name : {"default", "ethos-u55-256"}) {
+    const sim::npu::NpuConfig& hw = preset(hw_name);
+    const int64_t min_tiles = hw_name == "ethos-u55-256" ? 2 : 1;
+    for (const DType dt : {DType::i8, DType::u8}) {
+      const int64_t base = dt == DType::u8 ? 128 : 0;
+      INFO(ir::dtype_name(dt));
+      // MUL, without and with RELU6, two random scale triples each: s_out = s_a * s_b *
+      // ratio, so the product of two centred 8-bit values (|p| up to 2^14) lands spread
+      // over the output range (and RELU6 clamps the lower half).
+      for (int act : {0, 3})
+        for (int k = 0; k < 2; ++k) {
+          const float sa = std::exp(log_scale(rng)), sb = std::exp(log_scale(rng));
+          const float so = sa * sb * std::exp(log_ratio(rng));
+          const ir::Quantization qa = qt(sa, base + zp8(rng)), qb = qt(sb, base + zp8(rng));
+          const ir::Quantization qo = qt(so, base + zp8(rng));
+          INFO("MUL act " << act << " scales " << sa << " " << sb << " -> " << so);
+          check_simulated(binary_graph(OpType::MUL, dt, shape, qa, qb, qo, act), hw, min_tiles);
+        }
+      {  // s_a * s_b / s_out = 3.7: a left shift in the requantization.
+        INFO("MUL with a multiplier above 1");
+        const ir::Quantization qa = qt(0.05f, base + 3), qb = qt(0.02f, base - 5), qo = qt(0.05f * 0.02f / 3.7f, base);
+        check_simulated(binary_graph(OpType::MUL, dt, {1, 32, 32, 16}, qa, qb, qo, 0), hw, 1);
+      }
+      for (OpType t : {OpType::MAXIMUM, OpType::MINIMUM}) {
+        INFO(ir::op_type_name(t));
+        const ir::Quantization q = qt(std::exp(log_scale(rng)), base + zp8(rng));
+        check_simulated(binary_graph(t, dt, shape, q, q, q, 0), hw, min_tiles);
+      }
+    }
   }
 }
 

@@ -88,8 +88,10 @@ const Rule kRules[] = {
     {"DEPTHWISE_CONV_2D", "DWCONV (MAC array)", "as CONV_2D; any depth multiplier"},
     {"FULLY_CONNECTED", "MATMUL (MAC array)",
      "8-bit activations and weights, 2-D weights [n][k], m, k, n <= 65535"},
-    {"ADD, SUB", "ELTWISE (vector unit)",
-     "8-bit, all three tensors the same shape (no broadcasting)"},
+    {"ADD, SUB, MUL", "ELTWISE (vector unit)",
+     "8-bit per-tensor, all three tensors the same shape (no broadcasting), no constant operand"},
+    {"MAXIMUM, MINIMUM", "ELTWISE (vector unit)",
+     "as ADD; both inputs and the output share one quantization (as TFLite requires)"},
     {"AVERAGE_POOL_2D, MAX_POOL_2D", "POOL (vector unit)",
      "batch 1; 8-bit; input and output share quantization (as TFLite requires); window <= 255"},
     {"MEAN", "MEAN (vector unit)", "batch 1, 4-D, 8-bit, over axes 1 and 2 (height, width)"},
@@ -301,6 +303,42 @@ NpuOp lower_one(const ir::Graph& g, size_t i) {
       c.out_shift = static_cast<int8_t>(p.output.shift);
       c.act_min = static_cast<int16_t>(p.activation_min);
       c.act_max = static_cast<int16_t>(p.activation_max);
+      n.proto = c;
+      break;
+    }
+    case OpType::MUL: {
+      // TFLite's quantized MUL: (a - a_zp) * (b - b_zp) requantized by s_a * s_b / s_out.
+      const kernels::QuantizedMulParams p = cpu::mul_quant_params(pc);
+      n.kind = NpuKind::eltwise;
+      n.inputs = {op.inputs[0], op.inputs[1]};
+      n.count = out.num_elements();
+      isa::Eltwise c;
+      c.op = static_cast<uint8_t>(isa::EltwiseOp::kMul);
+      c.is_signed = out.dtype == DType::i8;
+      c.a_zp = static_cast<int16_t>(-p.input1_offset);
+      c.b_zp = static_cast<int16_t>(-p.input2_offset);
+      c.out_zp = static_cast<int16_t>(p.output_offset);
+      c.out_mult = p.output.multiplier;
+      c.out_shift = static_cast<int8_t>(p.output.shift);
+      c.act_min = static_cast<int16_t>(p.activation_min);
+      c.act_max = static_cast<int16_t>(p.activation_max);
+      n.proto = c;
+      break;
+    }
+    case OpType::MAXIMUM:
+    case OpType::MINIMUM: {
+      // Raw comparison (all three tensors share one quantization) and no activation: the
+      // clamp is the dtype's full range.
+      n.kind = NpuKind::eltwise;
+      n.inputs = {op.inputs[0], op.inputs[1]};
+      n.count = out.num_elements();
+      const bool s8 = out.dtype == DType::i8;
+      isa::Eltwise c;
+      c.op = static_cast<uint8_t>(op.type == OpType::MAXIMUM ? isa::EltwiseOp::kMax : isa::EltwiseOp::kMin);
+      c.is_signed = s8;
+      c.a_zp = c.b_zp = c.out_zp = static_cast<int16_t>(zp(out));
+      c.act_min = static_cast<int16_t>(s8 ? -128 : 0);
+      c.act_max = static_cast<int16_t>(s8 ? 127 : 255);
       n.proto = c;
       break;
     }
@@ -541,11 +579,17 @@ std::optional<std::string> npu_unsupported_reason(const ir::Graph& g, size_t i,
       break;
     }
     case OpType::ADD:
-    case OpType::SUB: {
+    case OpType::SUB:
+    case OpType::MUL:
+    case OpType::MAXIMUM:
+    case OpType::MINIMUM: {
       if (!act8(op.inputs[0]) || !act8(op.inputs[1])) return "inputs are not 8-bit per-tensor quantized";
       if (T(g, op.inputs[0]).shape != out.shape || T(g, op.inputs[1]).shape != out.shape)
         return "broadcasting (the inputs' shapes differ from the output's)";
       if (T(g, op.inputs[0]).is_constant || T(g, op.inputs[1]).is_constant) return "a constant operand";
+      if ((op.type == OpType::MAXIMUM || op.type == OpType::MINIMUM) &&
+          (!same_quant(T(g, op.inputs[0]), out) || !same_quant(T(g, op.inputs[1]), out)))
+        return "inputs and output do not share one quantization (the comparison is on raw values)";
       break;
     }
     case OpType::AVERAGE_POOL_2D:

@@ -168,8 +168,8 @@ std::optional<std::pair<int, int>> activation_clamp(const ir::Graph& g, const ir
   return std::make_pair(lo, hi);
 }
 
-// Producer + activation fusion. A CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD or SUB
-// requantizes and then clamps its 8-bit output to the range of its fused activation
+// Producer + activation fusion. A CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, SUB or
+// MUL requantizes and then clamps its 8-bit output to the range of its fused activation
 // [a0, a1]. When its only reader is a RELU, RELU6 or RELU_N1_TO_1 whose input and output
 // have the producer output's dtype and quantization, that operator is a clamp to some
 // [lo, hi] (checked on its reference table), and clamp(clamp(x, a0, a1), lo, hi) ==
@@ -188,7 +188,8 @@ bool fuse_activation(ir::Graph& g) {
     if (p < 0) continue;
     ir::Op& prod = g.ops[static_cast<size_t>(p)];
     if (prod.type != OpType::CONV_2D && prod.type != OpType::DEPTHWISE_CONV_2D &&
-        prod.type != OpType::FULLY_CONNECTED && prod.type != OpType::ADD && prod.type != OpType::SUB)
+        prod.type != OpType::FULLY_CONNECTED && prod.type != OpType::ADD && prod.type != OpType::SUB &&
+        prod.type != OpType::MUL)
       continue;
     if (prod.outputs.size() != 1 || readers[static_cast<size_t>(mid)] != 1 || is_graph_output(g, mid)) continue;
     const ir::Tensor& m = tensor_of(g, mid);

@@ -325,6 +325,29 @@ RunFn mul_run(const kernels::QuantizedMulParams& p, const BinaryOperands& b) {
   };
 }
 
+// MUL parameters of an int8, uint8 or int16 MUL (the operands already checked by
+// binary_operands): the output multiplier of s1 * s2 / s_out, the offsets and the fused
+// activation's range.
+kernels::QuantizedMulParams quantized_mul_params(const PrepareContext& pc, const BinaryOperands& b,
+                                                 int activation) {
+  const TensorQuant q1 = tensor_quant(pc, b.in1);
+  const TensorQuant q2 = tensor_quant(pc, b.in2);
+  const TensorQuant qo = tensor_quant(pc, b.out);
+  if (b.out.dtype == DType::u8) {
+    // Full TFLite: s1 * s2 / s_out evaluated in float.
+    return mul_params(pc, b, static_cast<double>(q1.scale * q2.scale / qo.scale), activation);
+  }
+  if (b.out.dtype == DType::i16) {
+    // The int16 kernel multiplies raw values (|q1 * q2| < 2^30); offsets would overflow.
+    for (const auto* t : {&b.in1, &b.in2, &b.out})
+      require_zero_point(pc, *t, tensor_quant(pc, *t), 0, "int16 MUL");
+  }
+  // TFLite Micro (int8, int16): s1 * s2 / s_out in double.
+  const double real =
+      static_cast<double>(q1.scale) * static_cast<double>(q2.scale) / static_cast<double>(qo.scale);
+  return mul_params(pc, b, real, activation);
+}
+
 RunFn prepare_mul(const PrepareContext& pc) {
   const BinaryOperands b = binary_operands(pc);
   const int activation = fused_activation(pc);
@@ -332,30 +355,9 @@ RunFn prepare_mul(const PrepareContext& pc) {
     case DType::f32:
       return float_binary_run(kernels::BinaryOp::mul, kernels::activation_range_float(activation), b);
     case DType::i32: return int32_binary_run(kernels::BinaryOp::mul, int32_activation(activation), b);
-    case DType::i8:
-    case DType::i16: {
-      const TensorQuant q1 = tensor_quant(pc, b.in1);
-      const TensorQuant q2 = tensor_quant(pc, b.in2);
-      const TensorQuant qo = tensor_quant(pc, b.out);
-      if (b.out.dtype == DType::i16) {
-        // The int16 kernel multiplies raw values (|q1 * q2| < 2^30); offsets would overflow.
-        for (const auto* t : {&b.in1, &b.in2, &b.out})
-          require_zero_point(pc, *t, tensor_quant(pc, *t), 0, "int16 MUL");
-      }
-      // TFLite Micro: s1 * s2 / s_out in double.
-      const double real = static_cast<double>(q1.scale) * static_cast<double>(q2.scale) /
-                          static_cast<double>(qo.scale);
-      const kernels::QuantizedMulParams p = mul_params(pc, b, real, activation);
-      return b.out.dtype == DType::i8 ? mul_run<int8_t>(p, b) : mul_run<int16_t>(p, b);
-    }
-    case DType::u8: {
-      // Full TFLite: s1 * s2 / s_out evaluated in float.
-      const TensorQuant q1 = tensor_quant(pc, b.in1);
-      const TensorQuant q2 = tensor_quant(pc, b.in2);
-      const TensorQuant qo = tensor_quant(pc, b.out);
-      const double real = static_cast<double>(q1.scale * q2.scale / qo.scale);
-      return mul_run<uint8_t>(mul_params(pc, b, real, activation), b);
-    }
+    case DType::i8: return mul_run<int8_t>(quantized_mul_params(pc, b, activation), b);
+    case DType::i16: return mul_run<int16_t>(quantized_mul_params(pc, b, activation), b);
+    case DType::u8: return mul_run<uint8_t>(quantized_mul_params(pc, b, activation), b);
     default: fail_dtype(pc, b.out, "float32, int32, int8, uint8, int16");
   }
 }
@@ -1004,6 +1006,14 @@ kernels::QuantizedAddParams add_sub_quant_params(const PrepareContext& pc) {
   // As prepare_add_sub: int8/int16 SUB divides in float (TFLite Micro), uint8 in double.
   const bool float_divisions = subtract && b.out.dtype != DType::u8;
   return add_sub_params(pc, b, fused_activation(pc), float_divisions);
+}
+
+kernels::QuantizedMulParams mul_quant_params(const PrepareContext& pc) {
+  pc.require(pc.op().type == ir::OpType::MUL, "not a MUL");
+  const BinaryOperands b = binary_operands(pc);
+  pc.require(b.out.dtype == DType::i8 || b.out.dtype == DType::u8 || b.out.dtype == DType::i16,
+             "MUL requantization parameters exist for int8, uint8 and int16 only");
+  return quantized_mul_params(pc, b, fused_activation(pc));
 }
 
 void register_ref_elementwise_ops(OpRegistry& r) {

@@ -19,6 +19,11 @@ namespace tessel::cpu {
 // activation's range included. Implemented in elementwise_ops.cpp.
 kernels::QuantizedAddParams add_sub_quant_params(const PrepareContext& pc);
 
+// MUL with int8/uint8/int16 operands: QuantizeMultiplier(s1 * s2 / s_out) (in double as
+// TFLite Micro for int8/int16, in float as full TFLite for uint8), the offsets and the
+// fused activation's range. Implemented in elementwise_ops.cpp.
+kernels::QuantizedMulParams mul_quant_params(const PrepareContext& pc);
+
 // MEAN / SUM: QuantizeMultiplier(s_in / s_out), before MEAN folds in 1 / (reduced count).
 // Implemented in quant_reduce_ops.cpp.
 kernels::QuantizedMultiplier reduce_ratio_multiplier(const PrepareContext& pc);
