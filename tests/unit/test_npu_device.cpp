@@ -121,6 +121,42 @@ void place_in_sram(Device& dev, ConvCase& c, uint32_t in, uint32_t w, uint32_t q
 
 uint32_t reg(Device& d, uint32_t off) { return d.read_reg(off); }
 
+// A whole DMA -> CONV -> DMA job for `c`: its operands written to device memory, loaded to
+// SRAM (input at 0, weights at 0x10000, records at 0x20000), the convolution into 0x30000,
+// semaphores ordering the engines, the output stored to `out`, then `extra`, then END.
+struct ConvJob {
+  uint32_t out = 0;  // NPU address of the stored output
+  std::vector<uint32_t> words;
+};
+ConvJob conv_job(SimpleHost& host, ConvCase& c, const std::vector<isa::Command>& extra = {}) {
+  const uint32_t in = host.map(c.input.size()), w = host.map(c.weights.size()),
+                 qp = host.map(c.qp.size() * 4);
+  ConvJob job;
+  job.out = host.map(c.expected.size());
+  host.write(in, c.input.data(), c.input.size());
+  host.write(w, c.weights.data(), c.weights.size());
+  host.write(qp, c.qp.data(), c.qp.size() * 4);
+  c.cmd.in_addr = 0;
+  c.cmd.w_addr = 0x10000;
+  c.cmd.qp_addr = 0x20000;
+  c.cmd.out_addr = 0x30000;
+  std::vector<isa::Command> cmds = {
+      load_1d(in, 0, static_cast<uint32_t>(c.input.size())),
+      load_1d(w, 0x10000, static_cast<uint32_t>(c.weights.size())),
+      load_1d(qp, 0x20000, static_cast<uint32_t>(c.qp.size() * 4)),
+      isa::SemSignal{0, 3, 0},
+      isa::SemWait{2, 3, 0},
+      c.cmd,
+      isa::SemSignal{2, 4, 0},
+      isa::SemWait{1, 4, 0},
+      store_1d(job.out, 0x30000, static_cast<uint32_t>(c.expected.size())),
+  };
+  cmds.insert(cmds.end(), extra.begin(), extra.end());
+  cmds.push_back(isa::End{});
+  job.words = encode(cmds);
+  return job;
+}
+
 }  // namespace
 
 TEST_CASE("identification registers describe the configuration", "[npu]") {
@@ -140,29 +176,11 @@ TEST_CASE("a DMA -> CONV -> DMA job computes the reference convolution", "[npu]"
   Device dev(default_config());
   SimpleHost host(dev);
   ConvCase c = make_conv(20, 18, 24, 40, 2, 7);
-  const uint32_t in = host.map(c.input.size()), w = host.map(c.weights.size()),
-                 qp = host.map(c.qp.size() * 4), out = host.map(c.expected.size());
-  host.write(in, c.input.data(), c.input.size());
-  host.write(w, c.weights.data(), c.weights.size());
-  host.write(qp, c.qp.data(), c.qp.size() * 4);
-  c.cmd.in_addr = 0;
-  c.cmd.w_addr = 0x10000;
-  c.cmd.qp_addr = 0x20000;
-  c.cmd.out_addr = 0x30000;
   bool irq = false;
   dev.set_irq_callback([&](bool level) { irq = level; });
-  const auto words = encode({
-      load_1d(in, 0, static_cast<uint32_t>(c.input.size())),
-      load_1d(w, 0x10000, static_cast<uint32_t>(c.weights.size())),
-      load_1d(qp, 0x20000, static_cast<uint32_t>(c.qp.size() * 4)),
-      isa::SemSignal{0, 3, 0},
-      isa::SemWait{2, 3, 0},
-      c.cmd,
-      isa::SemSignal{2, 4, 0},
-      isa::SemWait{1, 4, 0},
-      store_1d(out, 0x30000, static_cast<uint32_t>(c.expected.size())),
-      isa::End{},
-  });
+  const ConvJob job = conv_job(host, c);
+  const uint32_t out = job.out;
+  const auto& words = job.words;
   const uint64_t cycles = host.run(words);
   REQUIRE_FALSE(dev.hung());
   REQUIRE(reg(dev, TESSEL_REG_ERROR_STATUS) == 0);
@@ -326,36 +344,17 @@ TEST_CASE("DMA transactions: the same bytes and results at every transaction siz
     cfg.dma.max_transaction_bytes = tx;
     Device dev(cfg);
     SimpleHost host(dev);
-    const uint32_t in = host.map(c.input.size()), w = host.map(c.weights.size()),
-                   qp = host.map(c.qp.size() * 4), out = host.map(c.expected.size()),
-                   col = host.map(64 * 1024);
-    host.write(in, c.input.data(), c.input.size());
-    host.write(w, c.weights.data(), c.weights.size());
-    host.write(qp, c.qp.data(), c.qp.size() * 4);
-    ConvCase k = c;
-    k.cmd.in_addr = 0;
-    k.cmd.w_addr = 0x10000;
-    k.cmd.qp_addr = 0x20000;
-    k.cmd.out_addr = 0x30000;
+    const uint32_t col = host.map(64 * 1024);
     // A strided store too: 40 rows of 24 bytes at a 1000-byte pitch (unaligned, crossing
     // pages), so transactions start and end inside bursts.
     isa::DmaStore strided = store_1d(col + 7, 0x30000, 24);
     strided.n1 = 40;
     strided.dram_stride1 = 1000;
     strided.sram_stride1 = 40;
-    const auto words = encode({
-        load_1d(in, 0, static_cast<uint32_t>(c.input.size())),
-        load_1d(w, 0x10000, static_cast<uint32_t>(c.weights.size())),
-        load_1d(qp, 0x20000, static_cast<uint32_t>(c.qp.size() * 4)),
-        isa::SemSignal{0, 3, 0},
-        isa::SemWait{2, 3, 0},
-        k.cmd,
-        isa::SemSignal{2, 4, 0},
-        isa::SemWait{1, 4, 0},
-        store_1d(out, 0x30000, static_cast<uint32_t>(c.expected.size())),
-        strided,
-        isa::End{},
-    });
+    ConvCase k = c;
+    const ConvJob job = conv_job(host, k, {strided});
+    const uint32_t out = job.out;
+    const auto& words = job.words;
     Outcome o;
     o.cycles = host.run(words);
     REQUIRE(reg(dev, TESSEL_REG_ERROR_STATUS) == 0);

@@ -191,8 +191,10 @@ uint64_t windowed_macs(const Window& w, int taps_c) {
   return rows * cols * uint64_t(uint32_t(taps_c)) * uint64_t(uint32_t(w.out_c));
 }
 
+}  // namespace
+
 // The 256-entry table of a per-tensor 8-bit unary operator: the reference kernel applied
-// to every input byte.
+// to every input byte (also canonicalize's activation test).
 std::vector<uint8_t> unary_table(const ir::Graph& g, const ir::Op& op) {
   ir::Graph t;
   ir::Tensor in = T(g, op.inputs[0]), out = T(g, op.outputs[0]);
@@ -214,6 +216,30 @@ std::vector<uint8_t> unary_table(const ir::Graph& g, const ir::Op& op) {
   ex.set_input(0, bytes.data(), 256);
   ex.run();
   return std::vector<uint8_t>(ex.output_data(0), ex.output_data(0) + 256);
+}
+
+namespace {
+
+// The part of an ELTWISE every binary element-wise operator shares: two same-shape
+// inputs, one element per output element, the type, the three zero points, the output
+// rescaling and the clamp. ADD/SUB add their input rescalings.
+isa::Eltwise eltwise_proto(NpuOp& n, const ir::Op& op, const ir::Tensor& out, isa::EltwiseOp kind,
+                           int a_zp, int b_zp, int out_zp, kernels::QuantizedMultiplier out_scale,
+                           int act_min, int act_max) {
+  n.kind = NpuKind::eltwise;
+  n.inputs = {op.inputs[0], op.inputs[1]};
+  n.count = out.num_elements();
+  isa::Eltwise c;
+  c.op = static_cast<uint8_t>(kind);
+  c.is_signed = out.dtype == DType::i8;
+  c.a_zp = static_cast<int16_t>(a_zp);
+  c.b_zp = static_cast<int16_t>(b_zp);
+  c.out_zp = static_cast<int16_t>(out_zp);
+  c.out_mult = out_scale.multiplier;
+  c.out_shift = static_cast<int8_t>(out_scale.shift);
+  c.act_min = static_cast<int16_t>(act_min);
+  c.act_max = static_cast<int16_t>(act_max);
+  return c;
 }
 
 // Builds the NpuOp of graph operator `i` (assumed to pass the structural predicate).
@@ -285,61 +311,32 @@ NpuOp lower_one(const ir::Graph& g, size_t i) {
     case OpType::ADD:
     case OpType::SUB: {
       const kernels::QuantizedAddParams p = cpu::add_sub_quant_params(pc);
-      n.kind = NpuKind::eltwise;
-      n.inputs = {op.inputs[0], op.inputs[1]};
-      n.count = out.num_elements();
-      isa::Eltwise c;
-      c.op = static_cast<uint8_t>(op.type == OpType::ADD ? isa::EltwiseOp::kAdd : isa::EltwiseOp::kSub);
-      c.is_signed = out.dtype == DType::i8;
+      isa::Eltwise c = eltwise_proto(n, op, out, op.type == OpType::ADD ? isa::EltwiseOp::kAdd : isa::EltwiseOp::kSub,
+                                     -p.input1_offset, -p.input2_offset, p.output_offset, p.output,
+                                     p.activation_min, p.activation_max);
       c.left_shift = static_cast<uint8_t>(p.left_shift);
-      c.a_zp = static_cast<int16_t>(-p.input1_offset);
-      c.b_zp = static_cast<int16_t>(-p.input2_offset);
-      c.out_zp = static_cast<int16_t>(p.output_offset);
       c.a_mult = p.input1.multiplier;
       c.a_shift = static_cast<int8_t>(p.input1.shift);
       c.b_mult = p.input2.multiplier;
       c.b_shift = static_cast<int8_t>(p.input2.shift);
-      c.out_mult = p.output.multiplier;
-      c.out_shift = static_cast<int8_t>(p.output.shift);
-      c.act_min = static_cast<int16_t>(p.activation_min);
-      c.act_max = static_cast<int16_t>(p.activation_max);
       n.proto = c;
       break;
     }
     case OpType::MUL: {
       // TFLite's quantized MUL: (a - a_zp) * (b - b_zp) requantized by s_a * s_b / s_out.
       const kernels::QuantizedMulParams p = cpu::mul_quant_params(pc);
-      n.kind = NpuKind::eltwise;
-      n.inputs = {op.inputs[0], op.inputs[1]};
-      n.count = out.num_elements();
-      isa::Eltwise c;
-      c.op = static_cast<uint8_t>(isa::EltwiseOp::kMul);
-      c.is_signed = out.dtype == DType::i8;
-      c.a_zp = static_cast<int16_t>(-p.input1_offset);
-      c.b_zp = static_cast<int16_t>(-p.input2_offset);
-      c.out_zp = static_cast<int16_t>(p.output_offset);
-      c.out_mult = p.output.multiplier;
-      c.out_shift = static_cast<int8_t>(p.output.shift);
-      c.act_min = static_cast<int16_t>(p.activation_min);
-      c.act_max = static_cast<int16_t>(p.activation_max);
-      n.proto = c;
+      n.proto = eltwise_proto(n, op, out, isa::EltwiseOp::kMul, -p.input1_offset, -p.input2_offset,
+                              p.output_offset, p.output, p.activation_min, p.activation_max);
       break;
     }
     case OpType::MAXIMUM:
     case OpType::MINIMUM: {
       // Raw comparison (all three tensors share one quantization) and no activation: the
       // clamp is the dtype's full range.
-      n.kind = NpuKind::eltwise;
-      n.inputs = {op.inputs[0], op.inputs[1]};
-      n.count = out.num_elements();
       const bool s8 = out.dtype == DType::i8;
-      isa::Eltwise c;
-      c.op = static_cast<uint8_t>(op.type == OpType::MAXIMUM ? isa::EltwiseOp::kMax : isa::EltwiseOp::kMin);
-      c.is_signed = s8;
-      c.a_zp = c.b_zp = c.out_zp = static_cast<int16_t>(zp(out));
-      c.act_min = static_cast<int16_t>(s8 ? -128 : 0);
-      c.act_max = static_cast<int16_t>(s8 ? 127 : 255);
-      n.proto = c;
+      n.proto = eltwise_proto(n, op, out, op.type == OpType::MAXIMUM ? isa::EltwiseOp::kMax : isa::EltwiseOp::kMin,
+                              zp(out), zp(out), zp(out), kernels::QuantizedMultiplier{}, s8 ? -128 : 0,
+                              s8 ? 127 : 255);
       break;
     }
     case OpType::AVERAGE_POOL_2D:

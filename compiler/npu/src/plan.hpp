@@ -118,6 +118,10 @@ inline constexpr uint32_t kConstantVa = 0x10000000u;
 inline constexpr uint32_t kArenaVa = 0x40000000u;
 inline constexpr uint32_t kMaxRegionBytes = 0x30000000u;
 
+// The 256-entry table of a per-tensor 8-bit unary operator `op` of `g`: its reference
+// kernel applied to every input byte (lower.cpp; throws what the kernel's prepare throws).
+std::vector<uint8_t> unary_table(const ir::Graph& g, const ir::Op& op);
+
 // Passes (pipeline.cpp runs them in this order).
 void canonicalize(Plan& p);
 void partition(Plan& p);

@@ -133,30 +133,13 @@ bool drop_noop_reshape(ir::Graph& g) {
 // computes, read off the reference kernel applied to every input byte; nothing when its
 // table is not exactly clamp(v, lo, hi) for every v.
 std::optional<std::pair<int, int>> activation_clamp(const ir::Graph& g, const ir::Op& op) {
-  ir::Graph t;
-  t.source = g.source;
-  ir::Tensor in = tensor_of(g, op.inputs[0]), out = tensor_of(g, op.outputs[0]);
-  in.shape = out.shape = {256};
-  in.data.clear();
-  out.data.clear();
-  t.tensors = {in, out};
-  ir::Op o = op;
-  o.inputs = {0};
-  o.outputs = {1};
-  t.ops = {o};
-  t.inputs = {0};
-  t.outputs = {1};
-  std::vector<uint8_t> bytes(256);
-  for (int b = 0; b < 256; ++b) bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(b);
   std::vector<uint8_t> table;
   try {
-    cpu::Executor ex(t, cpu::ref_registry());
-    ex.set_input(0, bytes.data(), bytes.size());
-    ex.run();
-    table.assign(ex.output_data(0), ex.output_data(0) + 256);
+    table = unary_table(g, op);
   } catch (const std::exception&) {
     return std::nullopt;
   }
+  const ir::Tensor& in = tensor_of(g, op.inputs[0]);
   const bool sign = in.dtype == ir::DType::i8;
   auto value = [&](uint8_t b) { return sign ? int(int8_t(b)) : int(b); };
   const int qmin = sign ? -128 : 0, qmax = sign ? 127 : 255;
