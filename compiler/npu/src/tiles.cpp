@@ -649,17 +649,20 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
   for_each_tile(probe, t, b, [&](const Tile& tile) {
     const int ws = tile.w_index >= 0 ? tile.w_index % 2 : 0, is = tile.in_index % 2;
     const int os = static_cast<int>(index % 2);
+    // A DMA engine runs one command at a time and a command ends when its last burst is
+    // back, so each command holds its engine for its transfer plus the DRAM latency; the
+    // shared bus is busy for the transfer only (dma_total).
     if (tile.new_w) {
       const double d = dma_cycles(tile.w_loads, hw);
-      din = std::max(din, w_free[ws]) + d;
-      w_full[ws] = din + latency;
+      din = std::max(din, w_free[ws]) + d + latency * double(tile.w_loads.size());
+      w_full[ws] = din;
       dma_total += d;
       c.dram_bytes += bytes_of(tile.w_loads);
     }
     if (tile.new_in) {
       const double d = dma_cycles(tile.in_loads, hw);
-      din = std::max(din, in_free[is]) + d;
-      in_full[is] = din + latency;
+      din = std::max(din, in_free[is]) + d + latency * double(tile.in_loads.size());
+      in_full[is] = din;
       dma_total += d;
       c.dram_bytes += bytes_of(tile.in_loads);
     }
@@ -674,7 +677,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
     if (tile.last_in_use && tile.has_compute) in_free[is] = done;
     if (tile.last_w_use) w_free[ws] = done;
     const double d = dma_cycles(tile.stores, hw);
-    dout = std::max(dout, done) + d;
+    dout = std::max(dout, done) + d + latency * double(tile.stores.size());
     if (!tile.has_compute && tile.last_in_use) in_free[is] = dout;
     out_free[os] = dout;
     dma_total += d;
@@ -684,7 +687,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
   // Both DMA engines share one bus: the layer takes at least all its transfers back to back.
   c.compute = static_cast<uint64_t>(compute_total);
   c.dma = static_cast<uint64_t>(dma_total);
-  c.cycles = static_cast<uint64_t>(std::max(dout + latency, dma_total));
+  c.cycles = static_cast<uint64_t>(std::max(dout, dma_total));
   return c;
 }
 
