@@ -1,6 +1,5 @@
 // tessel run: one model on one backend; writes outputs, prints timings and top-5.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -98,12 +97,7 @@ int run_npu(const RunOptions& o) {
   if (fast) {
     fast->reset_state();
     fast->run();  // warm-up
-    for (int r = 0; r < o.repeat; ++r) {
-      fast->reset_state();
-      const auto t0 = std::chrono::steady_clock::now();
-      fast->run();
-      cpu_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
+    for (int r = 0; r < o.repeat; ++r) cpu_ms.push_back(timed_run_ms(*fast));
   }
   // The simulation's warm-up: its functional model prepares each tile's kernels (oneDNN
   // primitives, packed weights) on first use and keeps them, as the cpu backend's executor
@@ -231,11 +225,7 @@ int run(const RunOptions& o) {
   std::vector<double> wall_ms;
   for (int r = 0; r < o.repeat; ++r) {
     for (size_t i = 0; i < inputs.size(); ++i) ex.set_input(i, inputs[i].data(), inputs[i].size());
-    ex.reset_state();
-    const auto t0 = std::chrono::steady_clock::now();
-    ex.run();
-    const auto t1 = std::chrono::steady_clock::now();
-    wall_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    wall_ms.push_back(timed_run_ms(ex));
   }
   const double med = median(wall_ms);
 

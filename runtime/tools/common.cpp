@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "tessel/frontend/tflite.hpp"
@@ -52,6 +53,13 @@ std::vector<std::vector<uint8_t>> make_inputs(const std::vector<ir::Tensor>& ten
     inputs.push_back(std::move(bytes));
   }
   return inputs;
+}
+
+double timed_run_ms(cpu::Executor& ex) {
+  ex.reset_state();
+  const auto t0 = std::chrono::steady_clock::now();
+  ex.run();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 double median(std::vector<double> v) {

@@ -30,6 +30,9 @@ std::vector<std::vector<uint8_t>> make_inputs(const std::vector<ir::Tensor>& ten
 // Median of a non-empty sample.
 double median(std::vector<double> v);
 
+// One inference from a reset state, timed: its wall time in milliseconds.
+double timed_run_ms(cpu::Executor& ex);
+
 // Dequantized value of element i of a tensor's bytes (raw value when not quantized).
 double element_value(const ir::Tensor& t, const uint8_t* data, size_t i);
 

@@ -89,33 +89,16 @@ bool remove_dead_op(ir::Graph& g) {
   return false;
 }
 
-// A QUANTIZE to the identical dtype, quantization and shape copies its bytes: its readers
-// read its input instead. Not when it writes a graph output (the output needs a writer).
-bool drop_identity_quantize(ir::Graph& g) {
+// Operators that copy their input's bytes unchanged: a QUANTIZE to the identical dtype,
+// quantization and shape, and a RESHAPE, SQUEEZE or EXPAND_DIMS whose output has its
+// input's shape, dtype and quantization. Their readers read the input instead. Not when
+// the operator writes a graph output (the output needs a writer).
+bool drop_copy_op(ir::Graph& g) {
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const ir::Op& op = g.ops[i];
-    if (op.type != OpType::QUANTIZE || op.inputs.size() != 1 || op.outputs.size() != 1) continue;
-    const ir::Tensor& a = tensor_of(g, op.inputs[0]);
-    const ir::Tensor& b = tensor_of(g, op.outputs[0]);
-    if (a.dtype == b.dtype && a.quant.scale == b.quant.scale && a.quant.zero_point == b.quant.zero_point &&
-        a.shape == b.shape && !is_graph_output(g, op.outputs[0])) {
-      const int from = op.outputs[0], to = op.inputs[0];
-      erase_op(g, i);
-      rewire_readers(g, from, to);
-      return true;
-    }
-  }
-  return false;
-}
-
-// A RESHAPE, SQUEEZE or EXPAND_DIMS whose output has its input's shape, dtype and
-// quantization is a byte copy: its readers read its input instead. Not when it writes a
-// graph output.
-bool drop_noop_reshape(ir::Graph& g) {
-  for (size_t i = 0; i < g.ops.size(); ++i) {
-    const ir::Op& op = g.ops[i];
-    if (op.type != OpType::RESHAPE && op.type != OpType::SQUEEZE && op.type != OpType::EXPAND_DIMS) continue;
-    if (op.inputs.empty() || op.inputs[0] < 0 || op.outputs.size() != 1) continue;
+    const bool quantize = op.type == OpType::QUANTIZE && op.inputs.size() == 1;
+    const bool reshape = op.type == OpType::RESHAPE || op.type == OpType::SQUEEZE || op.type == OpType::EXPAND_DIMS;
+    if (!(quantize || reshape) || op.inputs.empty() || op.inputs[0] < 0 || op.outputs.size() != 1) continue;
     const ir::Tensor& a = tensor_of(g, op.inputs[0]);
     const ir::Tensor& b = tensor_of(g, op.outputs[0]);
     if (a.shape == b.shape && a.dtype == b.dtype && a.quant.scale == b.quant.scale &&
@@ -282,7 +265,7 @@ bool fold_pad(ir::Graph& g) {
 // input), and CPU segments still need them as operators.
 void canonicalize(Plan& p) {
   ir::Graph& g = p.graph;
-  while (remove_dead_op(g) || drop_identity_quantize(g) || drop_noop_reshape(g) || fuse_activation(g) || fold_pad(g)) {
+  while (remove_dead_op(g) || drop_copy_op(g) || fuse_activation(g) || fold_pad(g)) {
   }
 }
 

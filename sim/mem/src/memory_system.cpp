@@ -46,9 +46,8 @@ void MemorySystem::send(Request request) {
   ch.enqueue(request, where, now_);
 }
 
-const std::vector<MemorySystem::Train>& MemorySystem::split(std::uint64_t addr,
-                                                            std::uint32_t bytes) const {
-  if (bytes != 0 && bytes == trains_bytes_ && addr == trains_addr_) return trains_;
+const MemorySystem::Split& MemorySystem::split(std::uint64_t addr, std::uint32_t bytes) const {
+  if (bytes != 0 && bytes == split_.bytes && addr == split_.addr) return split_;
   const std::uint64_t burst = config_.org.burst_bytes();
   if (bytes == 0 || bytes % burst != 0 || addr % burst != 0 || bytes > 4096 ||
       addr / 4096 != (addr + bytes - 1) / 4096) {
@@ -56,79 +55,79 @@ const std::vector<MemorySystem::Train>& MemorySystem::split(std::uint64_t addr,
                                 " bytes at " + std::to_string(addr) +
                                 " is not whole bursts inside one 4 KiB page");
   }
-  trains_.clear();
-  trains_bytes_ = 0;
-  if (!trains_allowed_) {
-    for (std::uint64_t a = addr; a < addr + bytes; a += burst) trains_.push_back({a, mapper_->decode(a), 1, 0});
-  } else if (linear_) {
-    // Bursts whose index differs only in the column bits share a train; decode one each.
-    for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
-      const std::uint64_t key = (a >> burst_shift_) & not_column_;
-      bool joined = false;
-      for (Train& t : trains_) {
-        if (t.key == key) {
-          ++t.bursts;
-          joined = true;
-          break;
-        }
-      }
-      if (!joined) trains_.push_back({a, mapper_->decode(a), 1, key});
+  Split& m = split_;
+  m.trains.clear();
+  m.per_channel.clear();
+  m.bytes = 0;
+  // Bursts with the same key share a train. The key: the burst itself where trains do not
+  // form; with a linear mapping the burst index without its column bits (one decode per
+  // train); otherwise the decoded location.
+  for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
+    DecodedAddress w;
+    std::uint64_t key;
+    if (!trains_allowed_) {
+      key = a;
+    } else if (linear_) {
+      key = (a >> burst_shift_) & not_column_;
+    } else {
+      w = mapper_->decode(a);
+      key = ((((std::uint64_t{w.row} * config_.org.ranks + w.rank) * config_.org.bankgroups +
+               w.bankgroup) * config_.org.banks_per_group + w.bank) * config_.org.channels) +
+            w.channel;
     }
-  } else {
-    for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
-      const DecodedAddress w = mapper_->decode(a);
-      bool joined = false;
-      for (Train& t : trains_) {
-        if (t.where.row == w.row && t.where.bank == w.bank && t.where.channel == w.channel &&
-            t.where.bankgroup == w.bankgroup && t.where.rank == w.rank) {
-          ++t.bursts;
-          joined = true;
-          break;
-        }
-      }
-      if (!joined) trains_.push_back({a, w, 1, 0});
+    auto t = !trains_allowed_ ? m.trains.end()  // every burst is its own request
+                              : std::find_if(m.trains.begin(), m.trains.end(),
+                                             [key](const Train& x) { return x.key == key; });
+    if (t != m.trains.end()) {
+      ++t->bursts;
+      continue;
+    }
+    if (trains_allowed_ && !linear_) {
+      m.trains.push_back({a, w, 1, key});
+    } else {
+      m.trains.push_back({a, mapper_->decode(a), 1, key});
     }
   }
-  trains_addr_ = addr;
-  trains_bytes_ = bytes;
-  return trains_;
+  // Queue entries per channel, once: admission asks for them on every retry.
+  for (const Train& t : m.trains) {
+    auto c = std::find_if(m.per_channel.begin(), m.per_channel.end(),
+                          [&](const std::pair<std::uint32_t, std::uint32_t>& x) { return x.first == t.where.channel; });
+    if (c == m.per_channel.end()) {
+      m.per_channel.push_back({t.where.channel, 1});
+    } else {
+      ++c->second;
+    }
+  }
+  m.addr = addr;
+  m.bytes = bytes;
+  return m;
 }
 
 bool MemorySystem::can_accept_transaction(std::uint64_t addr, std::uint32_t bytes,
                                           bool is_write) const {
-  const std::vector<Train>& trains = split(addr, bytes);
-  // Trains are few (one per channel, bank and row touched): count each channel's by a
-  // scan rather than a per-channel table.
-  for (std::size_t i = 0; i < trains.size(); ++i) {
-    const std::uint32_t c = trains[i].where.channel;
-    bool first = true;
-    for (std::size_t k = 0; k < i && first; ++k) first = trains[k].where.channel != c;
-    if (!first) continue;
-    std::uint32_t n = 1;
-    for (std::size_t k = i + 1; k < trains.size(); ++k) n += trains[k].where.channel == c ? 1 : 0;
-    if (n > channels_[c]->free_entries(is_write)) return false;
-  }
+  if (bytes == config_.org.burst_bytes() && addr % bytes == 0) return can_accept(addr, is_write);
+  for (const auto& [channel, entries] : split(addr, bytes).per_channel)
+    if (entries > channels_[channel]->free_entries(is_write)) return false;
   return true;
 }
 
 std::uint32_t MemorySystem::max_entries_per_channel(std::uint64_t addr, std::uint32_t bytes) const {
-  const std::vector<Train>& trains = split(addr, bytes);
   std::uint32_t most = 0;
-  for (const Train& t : trains) {
-    std::uint32_t n = 0;
-    for (const Train& u : trains) n += u.where.channel == t.where.channel ? 1 : 0;
-    most = std::max(most, n);
-  }
+  for (const auto& c : split(addr, bytes).per_channel) most = std::max(most, c.second);
   return most;
 }
 
 std::uint32_t MemorySystem::send_transaction(Request request, std::uint32_t bytes) {
   if (in_tick_)
     throw std::logic_error("MemorySystem::send_transaction called from a callback inside tick_until");
+  if (bytes == config_.org.burst_bytes() && request.addr % bytes == 0) {  // one burst
+    send(request);
+    return 1;
+  }
   if (!can_accept_transaction(request.addr, bytes, request.is_write))
     throw std::logic_error("MemorySystem::send_transaction: channel queue full (check can_accept_transaction first)");
   request.arrival = now_;
-  const std::vector<Train>& trains = split(request.addr, bytes);
+  const std::vector<Train>& trains = split(request.addr, bytes).trains;
   for (const Train& t : trains) {
     Request r = request;
     r.addr = t.addr;

@@ -99,9 +99,7 @@ Device::Device(const NpuConfig& config, int functional_threads, std::shared_ptr<
       std::max<uint32_t>(1, (burst + config.dma.bus_bytes_per_cycle - 1) /
                                 config.dma.bus_bytes_per_cycle);
   dram_->set_completion_callback([this](const mem::Request& r, std::uint64_t done) {
-    dram_done_.push_back(r.id);
-    dram_done_cycles_.push_back(done);
-    dram_done_bursts_.push_back(r.bursts);
+    dram_done_.push_back({r.id, done, r.bursts});
   });
   config_hash_ = npu_config_hash(config_);
 }
@@ -698,20 +696,16 @@ bool Device::pump_dma() {
   const uint64_t d = dram_cycle_at(now_);
   if (d > dram_->now()) dram_->tick_until(d);
   const uint64_t burst = config_.dram.org.burst_bytes();
-  for (size_t i = 0; i < dram_done_.size(); ++i) {
-    const uint64_t id = dram_done_[i];
-    if ((id >> kEpochShift) != (epoch_ & 0xFFFF)) continue;  // aborted by halt/reset
-    EngineState& s = engines_[id & 1];
-    const uint64_t n = dram_done_bursts_[i];
-    s.outstanding -= static_cast<uint32_t>(n);
-    s.last_done_dram = std::max<uint64_t>(s.last_done_dram, dram_done_cycles_[i]);
-    const bool write = (id & 1) == 1;
-    counters_[perf(write ? isa::Perf::kDramWriteBytes : isa::Perf::kDramReadBytes)] += n * burst;
-    note_dram_bytes(npu_cycle_at(dram_done_cycles_[i]), write, n * burst);
+  for (const DramDone& done : dram_done_) {
+    if ((done.id >> kEpochShift) != (epoch_ & 0xFFFF)) continue;  // aborted by halt/reset
+    EngineState& s = engines_[done.id & 1];
+    s.outstanding -= done.bursts;
+    s.last_done_dram = std::max<uint64_t>(s.last_done_dram, done.cycle);
+    const bool write = (done.id & 1) == 1;
+    counters_[perf(write ? isa::Perf::kDramWriteBytes : isa::Perf::kDramReadBytes)] += done.bursts * burst;
+    note_dram_bytes(npu_cycle_at(done.cycle), write, done.bursts * burst);
   }
   dram_done_.clear();
-  dram_done_cycles_.clear();
-  dram_done_bursts_.clear();
 
   while (bus_free_at_ <= now_) {
     int chosen = -1;
@@ -721,8 +715,7 @@ bool Device::pump_dma() {
       if (!s.busy || s.next_xfer >= s.xfers.size()) continue;
       const DmaTransaction& x = s.xfers[s.next_xfer];
       if (x.ready <= now_ && under_outstanding_limit(s, x) &&
-          (x.bursts == 1 ? dram_->can_accept(x.phys, x.write)
-                         : dram_->can_accept_transaction(x.phys, x.bursts * static_cast<uint32_t>(burst), x.write))) {
+          dram_->can_accept_transaction(x.phys, x.bursts * static_cast<uint32_t>(burst), x.write)) {
         chosen = static_cast<int>(e);
         break;
       }
@@ -734,11 +727,7 @@ bool Device::pump_dma() {
     r.addr = x.phys;
     r.is_write = x.write;
     r.id = (epoch_ & 0xFFFF) << kEpochShift | (next_request_id_++ << 1) | static_cast<uint64_t>(chosen);
-    if (x.bursts == 1) {
-      dram_->send(r);
-    } else {
-      dram_->send_transaction(r, x.bursts * static_cast<uint32_t>(burst));
-    }
+    dram_->send_transaction(r, x.bursts * static_cast<uint32_t>(burst));
     s.outstanding += x.bursts;
     bus_rr_ = static_cast<uint32_t>(chosen) + 1;
     bus_free_at_ = std::max(bus_free_at_, now_) + uint64_t{x.bursts} * bus_cycles_per_burst_;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "tessel/sim/mem/controller.hpp"
@@ -50,7 +51,7 @@ class MemorySystem final : private ICompletionSink {
   // tCCD_L exceeds the burst time (bank groups) every burst is its own request instead:
   // there a train would keep other bank groups out of its data-bus gaps.
   // can_accept_transaction is true when every channel involved has a free queue entry for
-  // each of its requests.
+  // each of its requests. A transaction of one burst is the same as can_accept()/send().
   bool can_accept_transaction(std::uint64_t addr, std::uint32_t bytes, bool is_write) const;
   // std::invalid_argument on a misaligned or oversized transaction, std::logic_error if
   // !can_accept_transaction(). Returns the number of trains queued.
@@ -104,19 +105,23 @@ class MemorySystem final : private ICompletionSink {
     std::uint64_t addr;
     DecodedAddress where;
     std::uint32_t bursts;
-    std::uint64_t key;  // burst index without the column bits (linear mappings)
+    std::uint64_t key;  // what its bursts share (see split())
   };
-  const std::vector<Train>& split(std::uint64_t addr, std::uint32_t bytes) const;
+  struct Split {
+    std::vector<Train> trains;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> per_channel;  // {channel, entries}
+    std::uint64_t addr = 0;
+    std::uint32_t bytes = 0;  // 0: nothing memoized
+  };
+  const Split& split(std::uint64_t addr, std::uint32_t bytes) const;
 
   DramConfig config_;
   std::unique_ptr<IAddressMapper> mapper_;
   bool trains_allowed_ = true;  // tCCD_L <= tBL (see the constructor)
-  mutable std::vector<Train> trains_;
+  mutable Split split_;
   bool linear_ = false;             // the mapper's column_field() is known:
   std::uint64_t not_column_ = 0;     //   burst-index bits outside the column field
   std::uint32_t burst_shift_ = 0;    //   log2(burst bytes)
-  mutable std::uint64_t trains_addr_ = 0;
-  mutable std::uint32_t trains_bytes_ = 0;  // 0: nothing memoized
   mutable std::uint64_t memo_addr_ = 0;
   mutable DecodedAddress memo_where_;
   mutable bool memo_valid_ = false;

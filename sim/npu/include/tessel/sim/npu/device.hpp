@@ -234,9 +234,14 @@ class Device {
   uint32_t bus_cycles_per_burst_ = 1;
   uint64_t epoch_ = 0;  // bumped by halt/reset: completions of older requests are dropped
   uint64_t next_request_id_ = 1;
-  std::vector<uint64_t> dram_done_;         // request ids completed in the last tick
-  std::vector<uint64_t> dram_done_cycles_;  // and their DRAM completion cycles
-  std::vector<uint32_t> dram_done_bursts_;  // and their bursts (a train counts them all)
+  // DRAM requests completed in the last tick: id, DRAM completion cycle, bursts (a train
+  // counts them all).
+  struct DramDone {
+    uint64_t id;
+    uint64_t cycle;
+    uint32_t bursts;
+  };
+  std::vector<DramDone> dram_done_;
   std::vector<DmaSegment> dma_segments_;    // start_dma's scratch, kept to avoid reallocating
 
   // DRAM bandwidth trace windows
