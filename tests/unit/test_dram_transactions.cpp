@@ -182,9 +182,10 @@ TEST_CASE("streaming in transactions: the same bytes and close to the same time 
       CHECK((write ? b.total.writes : b.total.reads) == bytes / c.org.burst_bytes());
       CHECK(a.total.data_bus_busy_cycles == b.total.data_bus_busy_cycles);
       CHECK(b.total.refreshes > 0);
-      // Within 1 % where trains form (LPDDR4X: trains issue their bursts back to back, as
-      // FR-FCFS served a sequential stream's single bursts anyway); elsewhere a
-      // transaction's bursts are separate requests that only arrive together.
+      // Measured (a WARN of `ratio`, 2026-12-02): LPDDR4X, where trains form, 1.0005 (reads)
+      // and 0.9999 (writes): trains issue their bursts back to back, as FR-FCFS served a
+      // sequential stream's single bursts anyway. Elsewhere a transaction's bursts are
+      // separate requests that only arrive together: 1.0000 (LPDDR5 reads 0.99994).
       const double ratio = static_cast<double>(t8) / static_cast<double>(t1);
       INFO("single " << t1 << " cycles, trains " << t8 << " cycles");
       CHECK(ratio > 0.97);

@@ -934,8 +934,8 @@ uint64_t command_macs(const isa::Command& cmd) {
 // with one parameter set have processed 65536 elements (a model's ADD layer, over its
 // tiles and inferences), the function is evaluated for all 65536 pairs with the reference
 // kernel (eltwise_typed), so the table is exact by construction, and later commands with
-// those parameters are one lookup per element. Until then the kernel runs directly: the
-// table never costs more than the elements it replaces.
+// those parameters are one lookup per element. Until then the kernel runs directly, so a
+// parameter set that never reaches 65536 elements never pays for a table.
 class PairTableCache {
  public:
   // The table for `c`'s parameters, or nullptr while it is not yet worth building.
