@@ -22,7 +22,9 @@ MemorySystem::MemorySystem(const DramConfig& config) : config_(config) {
     const std::uint64_t column = ((std::uint64_t{1} << bits) - 1) << shift;
     not_column_ = ~column;
     while ((std::uint64_t{1} << burst_shift_) < config_.org.burst_bytes()) ++burst_shift_;
-    linear_ = (std::uint64_t{1} << burst_shift_) == config_.org.burst_bytes();
+    linear_ = (std::uint64_t{1} << burst_shift_) == config_.org.burst_bytes() && shift + bits < 64;
+    column_shift_ = shift;
+    column_bits_ = bits;
   }
   ICompletionSink* sink = this;
   for (std::uint32_t c = 0; c < config_.org.channels; ++c)
@@ -47,7 +49,9 @@ void MemorySystem::send(Request request) {
 }
 
 const MemorySystem::Split& MemorySystem::split(std::uint64_t addr, std::uint32_t bytes) const {
-  if (bytes != 0 && bytes == split_.bytes && addr == split_.addr) return split_;
+  if (bytes != 0)
+    for (const Split& m : split_memo_)
+      if (m.bytes == bytes && m.addr == addr) return m;
   const std::uint64_t burst = config_.org.burst_bytes();
   if (bytes == 0 || bytes % burst != 0 || addr % burst != 0 || bytes > 4096 ||
       addr / 4096 != (addr + bytes - 1) / 4096) {
@@ -55,37 +59,51 @@ const MemorySystem::Split& MemorySystem::split(std::uint64_t addr, std::uint32_t
                                 " bytes at " + std::to_string(addr) +
                                 " is not whole bursts inside one 4 KiB page");
   }
-  Split& m = split_;
+  Split& m = split_memo_[split_victim_];
+  split_victim_ = (split_victim_ + 1) % kSplitMemo;
   m.trains.clear();
   m.per_channel.clear();
   m.bytes = 0;
-  // Bursts with the same key share a train. The key: the burst itself where trains do not
-  // form; with a linear mapping the burst index without its column bits (one decode per
-  // train); otherwise the decoded location.
-  for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
-    DecodedAddress w;
-    std::uint64_t key;
-    if (!trains_allowed_) {
-      key = a;
-    } else if (linear_) {
-      key = (a >> burst_shift_) & not_column_;
-    } else {
-      w = mapper_->decode(a);
-      key = ((((std::uint64_t{w.row} * config_.org.ranks + w.rank) * config_.org.bankgroups +
-               w.bankgroup) * config_.org.banks_per_group + w.bank) * config_.org.channels) +
-            w.channel;
+  if (trains_allowed_ && linear_) {
+    // Closed form for a linear mapping: two bursts share a train when their indices agree
+    // outside the column field [shift, shift + bits). Within each aligned block of
+    // 2^(shift + bits) burst indices, those are the bursts with the same low `shift` bits:
+    // the block's first min(2^shift, length) bursts each start a train, and train j holds
+    // every 2^shift-th burst from there. Trains come in the order of their first bursts.
+    const std::uint64_t first = addr >> burst_shift_, end = first + (bytes >> burst_shift_);
+    const std::uint64_t period = std::uint64_t{1} << column_shift_;
+    const std::uint64_t block = std::uint64_t{1} << (column_shift_ + column_bits_);
+    for (std::uint64_t a = first; a < end;) {
+      const std::uint64_t b = std::min(end, (a / block + 1) * block);
+      const std::uint64_t len = b - a;
+      for (std::uint64_t j = 0; j < len && j < period; ++j) {
+        const std::uint64_t at = (a + j) << burst_shift_;
+        m.trains.push_back({at, mapper_->decode(at),
+                            static_cast<std::uint32_t>((len - j + period - 1) / period),
+                            (a + j) & not_column_});
+      }
+      a = b;
     }
-    auto t = !trains_allowed_ ? m.trains.end()  // every burst is its own request
-                              : std::find_if(m.trains.begin(), m.trains.end(),
-                                             [key](const Train& x) { return x.key == key; });
-    if (t != m.trains.end()) {
-      ++t->bursts;
-      continue;
-    }
-    if (trains_allowed_ && !linear_) {
-      m.trains.push_back({a, w, 1, key});
-    } else {
-      m.trains.push_back({a, mapper_->decode(a), 1, key});
+  } else {
+    // Otherwise bursts with the same key share a train. The key: the burst itself where
+    // trains do not form (every burst is its own request); otherwise its decoded location.
+    for (std::uint64_t a = addr; a < addr + bytes; a += burst) {
+      const DecodedAddress w = mapper_->decode(a);
+      if (!trains_allowed_) {
+        m.trains.push_back({a, w, 1, a});
+        continue;
+      }
+      const std::uint64_t key =
+          ((((std::uint64_t{w.row} * config_.org.ranks + w.rank) * config_.org.bankgroups +
+             w.bankgroup) * config_.org.banks_per_group + w.bank) * config_.org.channels) +
+          w.channel;
+      auto t = std::find_if(m.trains.begin(), m.trains.end(),
+                            [key](const Train& x) { return x.key == key; });
+      if (t != m.trains.end()) {
+        ++t->bursts;
+      } else {
+        m.trains.push_back({a, w, 1, key});
+      }
     }
   }
   // Queue entries per channel, once: admission asks for them on every retry.

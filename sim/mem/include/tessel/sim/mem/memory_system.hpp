@@ -10,6 +10,7 @@
 // Typical closed loop:
 //   while (work) { while (ms.can_accept(a, w)) ms.send({a, w, id}); ms.step(); }
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,8 +100,10 @@ class MemorySystem final : private ICompletionSink {
     return memo_where_;
   }
 
-  // One train of a transaction, and the last transaction split (the DMA engine asks
-  // can_accept_transaction() and then send_transaction() for the same one).
+  // One train of a transaction, and the last few transactions split: a DMA engine asks
+  // can_accept_transaction() and then send_transaction() for the same one, and the NPU's
+  // two engines ask in turn while the queues are full (a single memo entry thrashed
+  // between them and split() was the timing model's largest cost).
   struct Train {
     std::uint64_t addr;
     DecodedAddress where;
@@ -118,10 +121,14 @@ class MemorySystem final : private ICompletionSink {
   DramConfig config_;
   std::unique_ptr<IAddressMapper> mapper_;
   bool trains_allowed_ = true;  // tCCD_L <= tBL (see the constructor)
-  mutable Split split_;
+  static constexpr std::size_t kSplitMemo = 4;
+  mutable std::array<Split, kSplitMemo> split_memo_;
+  mutable std::size_t split_victim_ = 0;  // round-robin replacement
   bool linear_ = false;             // the mapper's column_field() is known:
   std::uint64_t not_column_ = 0;     //   burst-index bits outside the column field
   std::uint32_t burst_shift_ = 0;    //   log2(burst bytes)
+  std::uint32_t column_shift_ = 0;   //   the column field in the burst index
+  std::uint32_t column_bits_ = 0;
   mutable std::uint64_t memo_addr_ = 0;
   mutable DecodedAddress memo_where_;
   mutable bool memo_valid_ = false;
