@@ -10,6 +10,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "tessel/ir/error.hpp"
+#include "tessel/kernels/small_conv.hpp"
 
 namespace tessel::kernels {
 
@@ -41,6 +42,15 @@ const dnnl::engine& cpu_engine() {
   cap_onednn_isa();
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
+}
+
+// Whether a convolution runs the direct VNNI kernel (small_conv.hpp) instead of oneDNN's
+// int32 output + requantize_tile. Measured (docs/kernels.md): the direct kernel is ahead,
+// often 1.3-3x, up to 48 input channels; at 64 the two are even and beyond oneDNN wins.
+// TESSEL_SMALL_CONV=0 turns it off (A/B measurements, tests of the oneDNN path).
+bool use_small_conv(const FastConvSpec& s) {
+  if (const char* env = std::getenv("TESSEL_SMALL_CONV"); env && std::string(env) == "0") return false;
+  return small_conv_cpu_ok() && small_conv_fits(s) && s.in_c <= 48;
 }
 
 inline int32_t wrap_add(int32_t a, int64_t b) {
@@ -85,7 +95,8 @@ struct FastConv::Impl {
     size_t scratch_bytes = 0;
     dnnl::memory weights, ones;  // packed for this primitive (shared when layouts agree)
   };
-  BandPrimitive full, last;
+  BandPrimitive full, last;    // unused when `direct` is set
+  std::unique_ptr<SmallConv> direct;
   std::vector<uint8_t> padded;
   ChannelRequant rq;
 
@@ -95,6 +106,7 @@ struct FastConv::Impl {
     std::vector<int32_t> acc, sums;
     std::vector<int32_t> pixel_sums;
     std::vector<uint8_t> onednn;
+    std::vector<uint8_t> rows;  // the direct kernel's copy of a window's input rows
     std::unique_ptr<dnnl::stream> stream;
     dnnl::memory src[2], dst[2], sum[2], scratchpad[2];  // [0] full band, [1] last band
   };
@@ -115,6 +127,11 @@ struct FastConv::Impl {
     padded_h = std::max(s.in_h + s.pad_top, (s.out_h - 1) * s.stride_h + kh_eff);
     padded_w = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + kw_eff);
     pad_input = s.pad_top > 0 || s.pad_left > 0 || padded_h > s.in_h || padded_w > s.in_w;
+    if (use_small_conv(s)) {
+      // The direct kernel pads each row as it copies it: no padded image.
+      direct = std::make_unique<SmallConv>(s, padded_w);
+      pad_input = false;
+    }
     if (!pad_input) padded_h = s.in_h, padded_w = s.in_w;
     if (pad_input) padded.resize(static_cast<size_t>(s.batch) * padded_h * padded_w * s.in_c);
 
@@ -127,14 +144,16 @@ struct FastConv::Impl {
       band_rows = std::max(1, static_cast<int>((int64_t{s.out_h} * s.batch + threads - 1) / threads));
     band_rows = std::min(band_rows, s.out_h);
 
-    // Primitives are created single-threaded: they run inside our own parallel loop.
-    omp_set_num_threads(1);
     const dnnl::memory::dims wdims =
         s.depthwise ? dnnl::memory::dims{groups, out_per_group, 1, s.kernel_h, s.kernel_w}
                     : dnnl::memory::dims{s.out_c, in_per_group, s.kernel_h, s.kernel_w};
-    full = make_band_primitive(band_rows, wdims);
-    const int last_rows = s.out_h - (s.out_h - 1) / band_rows * band_rows;
-    if (last_rows != band_rows) last = make_band_primitive(last_rows, wdims);
+    if (!direct) {
+      // Primitives are created single-threaded: they run inside our own parallel loop.
+      omp_set_num_threads(1);
+      full = make_band_primitive(band_rows, wdims);
+      const int last_rows = s.out_h - (s.out_h - 1) / band_rows * band_rows;
+      if (last_rows != band_rows) last = make_band_primitive(last_rows, wdims);
+    }
 
     // Pack weights into plain (g)oihw s8, then let oneDNN reorder into its blocked layout.
     const int taps = s.kernel_h * s.kernel_w;
@@ -192,6 +211,7 @@ struct FastConv::Impl {
     scratch.resize(static_cast<size_t>(threads));
     const size_t band_pixels = static_cast<size_t>(band_rows) * s.out_w;
     for (Scratch& sc : scratch) {
+      if (direct) continue;  // its scratch (sc.rows) is sized on first use
       sc.acc.resize(band_pixels * s.out_c);
       if (need_sums) sc.sums.resize(s.depthwise ? band_pixels * s.out_c : band_pixels);
       if (need_sums && !s.depthwise)
@@ -269,7 +289,27 @@ struct FastConv::Impl {
       }
   }
 
+  // The direct kernel, one output row at a time, on the unpadded input (rows above or below
+  // the image are passed as null).
+  void run_band_direct(const uint8_t* image, uint8_t* out_image, int row0, Scratch& sc) {
+    const int rows = std::min(band_rows, s.out_h - row0);
+    const size_t row_bytes = static_cast<size_t>(s.in_w) * s.in_c;
+    std::vector<const uint8_t*> in_rows(static_cast<size_t>(s.kernel_h));
+    for (int r = 0; r < rows; ++r) {
+      const int oy = row0 + r;
+      for (int ky = 0; ky < s.kernel_h; ++ky) {
+        const int y = oy * s.stride_h + ky * s.dilation_h - s.pad_top;
+        in_rows[static_cast<size_t>(ky)] = y >= 0 && y < s.in_h ? image + static_cast<size_t>(y) * row_bytes : nullptr;
+      }
+      direct->run_row(in_rows.data(), out_image + static_cast<size_t>(oy) * s.out_w * s.out_c, sc.rows);
+    }
+  }
+
   void run_band(const uint8_t* image, uint8_t* out_image, int row0, Scratch& sc) {
+    if (direct) {
+      run_band_direct(image, out_image, row0, sc);
+      return;
+    }
     const int k = (row0 + band_rows <= s.out_h) ? 0 : 1;
     const BandPrimitive& b = k == 0 ? full : last;
     const uint8_t* src = image + static_cast<size_t>(row0) * s.stride_h * padded_w * s.in_c;
@@ -345,5 +385,6 @@ FastConv::FastConv(const FastConvSpec& spec, int threads) : impl_(std::make_uniq
 FastConv::~FastConv() = default;
 void FastConv::run(const void* input, void* output) { impl_->run(input, output); }
 int64_t FastConv::macs() const { return impl_->macs; }
+const char* FastConv::kernel() const { return impl_->direct ? "direct-vnni" : "onednn"; }
 
 }  // namespace tessel::kernels

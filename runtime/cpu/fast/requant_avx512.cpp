@@ -1,73 +1,18 @@
 // AVX-512 version of requantize_tile (fast_requant.hpp). This file alone is compiled with
 // AVX-512 enabled; requant.cpp calls it only when the CPU has AVX-512 F/BW/DQ/VL.
 //
-// Each lane computes exactly the scalar multiply_by_quantized_multiplier (multipliers are
-// non-negative, checked by callers, so the saturating case INT32_MIN^2 cannot occur):
-//   x    = acc << max(shift, 0)                      (32-bit, wrapping, as TFLite)
-//   high = (x * m + 2^30) >> 31                      (arithmetic)
-//     TFLite adds 2^30 (or 1 - 2^30 when x*m < 0) and divides by 2^31 truncating toward
-//     zero; for negative products truncation is ceil, and ceil((p + 1 - 2^30) / 2^31) =
-//     floor((p + 2^30) / 2^31), so one formula serves both signs.
-//   out  = rounding_divide_by_pot(high, max(-shift, 0)): round half away from zero.
-// The 32x32->64 products are formed separately for even and odd lanes (_mm512_mul_epi32
-// reads the low half of each 64-bit lane) and recombined. Per-channel constants are set up
-// once per block of 16 channels and kept in registers while the rows stream past.
-#include <immintrin.h>
-
+// The arithmetic lives in requant_avx512.hpp (requant16), shared with the direct
+// convolution.
 #include <cstdint>
 
+#include "requant_avx512.hpp"
 #include "tessel/kernels/fast_requant.hpp"
 
 namespace tessel::kernels {
 
-namespace {
-
-// The per-channel constants of one block of 16 channels.
-struct Block {
-  __m512i bias, coef, mult, mult_odd, left, right;
-  __m512i mask;       // (1 << right) - 1: the bits the final shift drops
-  __m512i threshold;  // mask >> 1: a remainder above it (above it + 1 when negative) rounds up
-  bool any_left;      // some channel shifts left first
-};
-
-inline Block load_block(const ChannelRequant& rq, int c, __mmask16 m, bool sums) {
-  Block b;
-  const __m512i zero = _mm512_setzero_si512();
-  b.bias = _mm512_maskz_loadu_epi32(m, rq.bias.data() + c);
-  b.coef = sums ? _mm512_maskz_loadu_epi32(m, rq.sum_coef.data() + c) : zero;
-  b.mult = _mm512_maskz_loadu_epi32(m, rq.multiplier.data() + c);
-  b.mult_odd = _mm512_srli_epi64(b.mult, 32);
-  const __m512i shift = _mm512_maskz_loadu_epi32(m, rq.shift.data() + c);
-  b.left = _mm512_max_epi32(shift, zero);
-  b.right = _mm512_sub_epi32(b.left, shift);  // max(-shift, 0)
-  const __m512i one = _mm512_set1_epi32(1);
-  b.mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, b.right), one);
-  b.threshold = _mm512_srli_epi32(b.mask, 1);
-  b.any_left = _mm512_test_epi32_mask(b.left, b.left) != 0;
-  return b;
-}
-
-// (p + 2^30) >> 31 on 64-bit products: TFLite's rounding doubling high multiply (see top).
-inline __m512i high_mul(__m512i p) {
-  return _mm512_srai_epi64(_mm512_add_epi64(p, _mm512_set1_epi64(int64_t{1} << 30)), 31);
-}
-
-inline __m512i requant16(__m512i acc, const Block& b) {
-  const __m512i x = b.any_left ? _mm512_sllv_epi32(acc, b.left) : acc;
-  const __m512i even = high_mul(_mm512_mul_epi32(x, b.mult));
-  const __m512i odd = high_mul(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), b.mult_odd));
-  // |x * m| < 2^62, so each high part fits in 32 bits: recombine, then divide by 2^right
-  // rounding half away from zero exactly as rounding_divide_by_pot does.
-  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-  const __m512i one = _mm512_set1_epi32(1);
-  const __m512i rem = _mm512_and_si512(high, b.mask);
-  const __m512i threshold =
-      _mm512_mask_add_epi32(b.threshold, _mm512_movepi32_mask(high), b.threshold, one);
-  const __m512i res = _mm512_srav_epi32(high, b.right);
-  return _mm512_mask_add_epi32(res, _mm512_cmpgt_epi32_mask(rem, threshold), res, one);
-}
-
-}  // namespace
+using avx512::Block;
+using avx512::load_block;
+using avx512::requant16;
 
 void requantize_rows_avx512(const RequantTile& t, const ChannelRequant& rq, void* out,
                             int64_t out_stride, bool is_signed, int64_t row_begin, int64_t row_end) {

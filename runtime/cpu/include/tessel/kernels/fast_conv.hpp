@@ -62,6 +62,9 @@ class FastConv {
 
   void run(const void* input, void* output);
   int64_t macs() const;
+  // Which kernel computes the int32 sums: "onednn" (oneDNN + requantize_tile) or
+  // "direct-vnni" (small_conv.hpp, chosen for small input depth).
+  const char* kernel() const;
 
  private:
   struct Impl;
