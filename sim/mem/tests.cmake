@@ -11,3 +11,5 @@ tessel_test(test_dram_system unit ${PROJECT_SOURCE_DIR}/tests/unit/test_dram_sys
   LIBS tessel_sim_mem)
 tessel_test(test_dram_transactions unit ${PROJECT_SOURCE_DIR}/tests/unit/test_dram_transactions.cpp
   LIBS tessel_sim_mem)
+tessel_test(test_dram_exact unit ${PROJECT_SOURCE_DIR}/tests/unit/test_dram_exact.cpp
+  LIBS tessel_sim_mem)

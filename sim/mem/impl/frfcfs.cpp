@@ -27,6 +27,7 @@ class FrFcfs final : public IScheduler {
     }
     return {best, best_when};
   }
+  bool frfcfs_order() const override { return true; }
 
  private:
   std::string name_ = "frfcfs";

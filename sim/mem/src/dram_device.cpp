@@ -31,6 +31,8 @@ DramDevice::DramDevice(const DramConfig& config)
     banks_[k].rank = k / banks_per_rank_;
   }
   groups_.resize(std::size_t{config.org.ranks} * bankgroups_);
+  group_rank_.resize(groups_.size());
+  for (std::uint32_t g = 0; g < groups_.size(); ++g) group_rank_[g] = g / bankgroups_;
   ranks_.resize(config.org.ranks);
 }
 
@@ -40,14 +42,8 @@ BankState DramDevice::bank_state(std::uint32_t flat, std::uint64_t now) const {
   return BankState::Closed;
 }
 
-std::uint64_t DramDevice::earliest(Command cmd, std::uint32_t flat) const {
+std::uint64_t DramDevice::earliest_rank_command(Command cmd, std::uint32_t flat) const {
   switch (cmd) {
-    case Command::ACT: return earliest_act(flat);
-    case Command::PRE: return earliest_pre(flat);
-    case Command::RD:
-    case Command::RDA: return earliest_column(false, flat);
-    case Command::WR:
-    case Command::WRA: return earliest_column(true, flat);
     case Command::PREA: {
       // PREA must respect each open bank's own precharge constraints (tRAS, tRTP, tWR).
       std::uint64_t e = command_bus_;
@@ -58,23 +54,9 @@ std::uint64_t DramDevice::earliest(Command cmd, std::uint32_t flat) const {
     }
     case Command::REF:
       return std::max(ranks_[rank_of(flat)].next[kRef], command_bus_);
+    default:  // the request commands: earliest() answers those inline
+      return kNever;
   }
-  return kNever;
-}
-
-bool DramDevice::state_allows(Command cmd, std::uint32_t flat, std::uint32_t row) const {
-  const Bank& b = banks_[flat];
-  switch (cmd) {
-    case Command::ACT: return !b.open;
-    case Command::PRE: return b.open;
-    case Command::RD:
-    case Command::WR:
-    case Command::RDA:
-    case Command::WRA: return b.open && b.row == row;
-    case Command::PREA: return true;
-    case Command::REF: return ranks_[rank_of(flat)].open_banks == 0;
-  }
-  return false;
 }
 
 void DramDevice::refuse(Command cmd, std::uint32_t flat, std::uint32_t row,
@@ -94,12 +76,6 @@ void DramDevice::close_bank(std::uint32_t flat, std::uint64_t act_ready) {
   if (b.open) --ranks_[rank_of(flat)].open_banks;
   b.open = false;
   raise(b.next[kAct], act_ready);
-}
-
-void DramDevice::issue(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t t) {
-  if (!can_issue(cmd, flat, row, t)) refuse(cmd, flat, row, t);
-  command_bus_ = t + 1;
-  apply(cmd, flat, row, t);
 }
 
 void DramDevice::issue_train_column(Command cmd, std::uint32_t flat, std::uint32_t row,

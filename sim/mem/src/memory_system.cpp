@@ -29,6 +29,7 @@ MemorySystem::MemorySystem(const DramConfig& config) : config_(config) {
   ICompletionSink* sink = this;
   for (std::uint32_t c = 0; c < config_.org.channels; ++c)
     channels_.push_back(std::make_unique<ChannelController>(config_, c, sink, &observers_));
+  next_events_.assign(channels_.size(), kNever);
 }
 
 bool MemorySystem::can_accept(std::uint64_t addr, bool is_write) const {
@@ -70,16 +71,17 @@ const MemorySystem::Split& MemorySystem::split(std::uint64_t addr, std::uint32_t
     // 2^(shift + bits) burst indices, those are the bursts with the same low `shift` bits:
     // the block's first min(2^shift, length) bursts each start a train, and train j holds
     // every 2^shift-th burst from there. Trains come in the order of their first bursts.
+    // (Powers of two throughout: shifts, not divisions.)
     const std::uint64_t first = addr >> burst_shift_, end = first + (bytes >> burst_shift_);
     const std::uint64_t period = std::uint64_t{1} << column_shift_;
-    const std::uint64_t block = std::uint64_t{1} << (column_shift_ + column_bits_);
+    const std::uint32_t block_shift = column_shift_ + column_bits_;
     for (std::uint64_t a = first; a < end;) {
-      const std::uint64_t b = std::min(end, (a / block + 1) * block);
+      const std::uint64_t b = std::min(end, ((a >> block_shift) + 1) << block_shift);
       const std::uint64_t len = b - a;
       for (std::uint64_t j = 0; j < len && j < period; ++j) {
         const std::uint64_t at = (a + j) << burst_shift_;
         m.trains.push_back({at, mapper_->decode(at),
-                            static_cast<std::uint32_t>((len - j + period - 1) / period),
+                            static_cast<std::uint32_t>((len - j + period - 1) >> column_shift_),
                             (a + j) & not_column_});
       }
       a = b;
@@ -177,10 +179,27 @@ std::uint64_t MemorySystem::next_event_cycle() {
   return e;
 }
 
+// tick_until(next_event_cycle() + 1), advancing only the channels with an event before
+// that cycle: advance_to() on the others would find nothing to do (their next event is
+// what next_event() just said, and nothing is sent in between).
 bool MemorySystem::step() {
-  const std::uint64_t e = next_event_cycle();
+  std::uint64_t e = kNever;
+  for (std::size_t c = 0; c < channels_.size(); ++c) {
+    next_events_[c] = channels_[c]->next_event();
+    if (next_events_[c] < e) e = next_events_[c];
+  }
   if (e == kNever) return false;
-  tick_until((e < now_ ? now_ : e) + 1);
+  const std::uint64_t until = (e < now_ ? now_ : e) + 1;
+  in_tick_ = true;
+  try {
+    for (std::size_t c = 0; c < channels_.size(); ++c)
+      if (next_events_[c] < until) channels_[c]->advance_to(until);
+  } catch (...) {
+    in_tick_ = false;
+    throw;
+  }
+  in_tick_ = false;
+  now_ = until;
   return true;
 }
 

@@ -32,7 +32,7 @@ class DramDevice {
     return (rank * bankgroups_ + bankgroup) * banks_per_group_ + bank;
   }
   std::uint32_t num_banks() const { return static_cast<std::uint32_t>(banks_.size()); }
-  std::uint32_t rank_of(std::uint32_t flat) const { return flat / banks_per_rank_; }
+  std::uint32_t rank_of(std::uint32_t flat) const { return banks_[flat].rank; }
   std::uint32_t banks_per_rank() const { return banks_per_rank_; }
 
   bool is_open(std::uint32_t flat) const { return banks_[flat].open; }
@@ -42,7 +42,18 @@ class DramDevice {
 
   // Earliest cycle at which `cmd` meets every timing constraint (ignoring whether the
   // bank state allows it). For PREA and REF, `flat` selects the rank (any of its banks).
-  std::uint64_t earliest(Command cmd, std::uint32_t flat) const;
+  // Inline for the request commands (the controller checks every command it issues).
+  std::uint64_t earliest(Command cmd, std::uint32_t flat) const {
+    switch (cmd) {
+      case Command::ACT: return earliest_act(flat);
+      case Command::PRE: return earliest_pre(flat);
+      case Command::RD:
+      case Command::RDA: return earliest_column(false, flat);
+      case Command::WR:
+      case Command::WRA: return earliest_column(true, flat);
+      default: return earliest_rank_command(cmd, flat);
+    }
+  }
   // The same for one command kind, inline: the controller asks these for every bank with
   // queued requests each time it plans.
   std::uint64_t earliest_act(std::uint32_t flat) const {
@@ -59,16 +70,57 @@ class DramDevice {
     const std::uint64_t c = channel_[k] > command_bus_ ? channel_[k] : command_bus_;
     return max4(b.next[k], groups_[b.group][k], ranks_[b.rank].next[k], c);
   }
+  // The same split in two, for a planner asking about every bank at once: the part
+  // shared by a bank group (its group, rank, channel and command-bus constraints) and the
+  // bank's own. For every flat bank b in group g = group_of(b):
+  //   earliest_act(b)           == max(bank_next_act(b), group_floor_act(g))
+  //   earliest_pre(b)           == max(bank_next_pre(b), command_bus_free())
+  //   earliest_column(w, b)     == max(bank_next_column(w, b), group_floor_column(w, g))
+  std::uint32_t num_groups() const { return static_cast<std::uint32_t>(groups_.size()); }
+  std::uint32_t group_of(std::uint32_t flat) const { return banks_[flat].group; }
+  std::uint64_t command_bus_free() const { return command_bus_; }
+  std::uint64_t group_floor_act(std::uint32_t group) const {
+    const std::uint64_t g = groups_[group][kAct];
+    const std::uint64_t r = ranks_[group_rank_[group]].next[kAct];
+    const std::uint64_t x = g > r ? g : r;
+    return x > command_bus_ ? x : command_bus_;
+  }
+  std::uint64_t group_floor_column(bool write, std::uint32_t group) const {
+    const int k = write ? kWr : kRd;
+    return max4(groups_[group][k], ranks_[group_rank_[group]].next[k], channel_[k], command_bus_);
+  }
+  std::uint64_t bank_next_act(std::uint32_t flat) const { return banks_[flat].next[kAct]; }
+  std::uint64_t bank_next_pre(std::uint32_t flat) const { return banks_[flat].next[kPre]; }
+  std::uint64_t bank_next_column(bool write, std::uint32_t flat) const {
+    return banks_[flat].next[write ? kWr : kRd];
+  }
   // Whether the bank/rank state allows `cmd` at all: ACT needs a closed bank, PRE an
   // open one, column commands the open row `row`, REF a rank with every bank closed.
-  bool state_allows(Command cmd, std::uint32_t flat, std::uint32_t row) const;
+  bool state_allows(Command cmd, std::uint32_t flat, std::uint32_t row) const {
+    const Bank& b = banks_[flat];
+    switch (cmd) {
+      case Command::ACT: return !b.open;
+      case Command::PRE: return b.open;
+      case Command::RD:
+      case Command::WR:
+      case Command::RDA:
+      case Command::WRA: return b.open && b.row == row;
+      case Command::PREA: return true;
+      case Command::REF: return ranks_[b.rank].open_banks == 0;
+    }
+    return false;
+  }
   bool can_issue(Command cmd, std::uint32_t flat, std::uint32_t row,
                  std::uint64_t cycle) const {
     return state_allows(cmd, flat, row) && cycle >= earliest(cmd, flat);
   }
   // Applies the command's state change and timing consequences. Issuing a command that
   // can_issue() refuses is a programming error (std::logic_error).
-  void issue(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t cycle);
+  void issue(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t cycle) {
+    if (!can_issue(cmd, flat, row, cycle)) refuse(cmd, flat, row, cycle);
+    command_bus_ = cycle + 1;
+    apply(cmd, flat, row, cycle);
+  }
 
   // A train's second and later column commands (controller.hpp): the same bank and row as
   // the column command before them, issued by the controller when it issues the first, at
@@ -123,6 +175,7 @@ class DramDevice {
     if (value > slot) slot = value;
   }
   void close_bank(std::uint32_t flat, std::uint64_t act_ready);
+  std::uint64_t earliest_rank_command(Command cmd, std::uint32_t flat) const;  // PREA, REF
   void apply(Command cmd, std::uint32_t flat, std::uint32_t row, std::uint64_t cycle);
   [[noreturn]] void refuse(Command cmd, std::uint32_t flat, std::uint32_t row,
                            std::uint64_t cycle) const;
@@ -140,6 +193,7 @@ class DramDevice {
 
   std::vector<Bank> banks_;
   std::vector<Next> groups_;   // indexed rank * bankgroups + bankgroup
+  std::vector<std::uint32_t> group_rank_;  // a group's rank (no division in the floors)
   std::vector<Rank> ranks_;
   Next channel_{};
   std::uint64_t command_bus_ = 0;  // one command per cycle per channel

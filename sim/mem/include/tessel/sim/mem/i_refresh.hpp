@@ -8,7 +8,8 @@
 //   ever will). It changes only through on_refresh_issued(), so the controller may sleep
 //   until that cycle.
 // - due_rank(now) names the rank that owes a refresh at `now` (the one due longest), or
-//   -1. The controller calls on_refresh_issued(rank, cycle) when that rank's REF issues.
+//   -1; it is -1 whenever now < next_due() (the controller asks only from that cycle on).
+//   The controller calls on_refresh_issued(rank, cycle) when that rank's REF issues.
 // - Implementations are deterministic functions of the spec and of the calls above.
 
 #include <cstdint>

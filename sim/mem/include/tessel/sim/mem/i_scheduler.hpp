@@ -20,6 +20,11 @@
 //   broken by `seq`, the arrival order), never from pointer values, hashing or time.
 // - Implementations must not modify controller state; refresh commands are not theirs
 //   (the controller gives refresh priority before consulting the scheduler).
+// - Fast path: a scheduler whose select() is exactly the minimum of the FR-FCFS key
+//   (max(now, ready_at), not row_hit, seq) may say so with frfcfs_order(). The controller
+//   then computes that minimum itself from its per-bank state, without building the
+//   candidate list or calling select() (its self-check mode compares the two). Any other
+//   order must leave frfcfs_order() false and is served through select().
 
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +54,7 @@ class IScheduler {
   virtual const std::string& name() const = 0;
   virtual Selection select(const Candidate* candidates, std::size_t count,
                            std::uint64_t now) const = 0;
+  virtual bool frfcfs_order() const { return false; }
 };
 
 }  // namespace tessel::sim::mem

@@ -134,6 +134,7 @@ class MemorySystem final : private ICompletionSink {
   mutable bool memo_valid_ = false;
   std::vector<IDramObserver*> observers_;
   std::vector<std::unique_ptr<ChannelController>> channels_;
+  std::vector<std::uint64_t> next_events_;  // step(): each channel's next event
   CompletionCallback callback_;
   LatencyHistogram latency_;
   std::uint64_t now_ = 0;
