@@ -1,7 +1,8 @@
-// Question answered: does the direct small-depth convolution (small_conv.hpp: vpdpbusd with
-// the +128 input offset and the weight zero-point correction, requantized in one rounding
-// step) give exactly the bytes of the `ref` kernel, for every zero point, signedness,
-// padding, stride, dilation, width and channel count it is chosen for?
+// Question answered: do the direct convolutions (small_conv.hpp: the small-depth kernel and
+// the register-blocked pointwise kernel; vpdpbusd with the +128 input offset and the weight
+// zero-point correction, requantized in one rounding step) give exactly the bytes of the
+// `ref` kernel, for every zero point, signedness, padding, stride, dilation, width and
+// channel count they are chosen for?
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -197,10 +198,11 @@ TEST_CASE("direct small-depth convolution equals the ref kernel on random shapes
           INFO(describe(c.spec));
           std::string kernel;
           const std::vector<uint8_t> got = run_fast(c, 1 + i % 2, &kernel);
-          if (kernel == "direct-vnni") ++direct;
+          if (kernel == "direct-vnni" || kernel == "pointwise-vnni") ++direct;
           REQUIRE(got == ref_conv(c));
         }
-  // Nearly every case qualifies (in_c <= 48, window within the register budget).
+  // Nearly every case qualifies (in_c <= 48, window within the register budget; 1x1
+  // convolutions from 32 channels on take the pointwise kernel).
   CHECK(direct >= 190);
 }
 
@@ -220,7 +222,7 @@ TEST_CASE(
       INFO(describe(c.spec));
       std::string kernel;
       const std::vector<uint8_t> got = run_fast(c, 2, &kernel);
-      CHECK(kernel == "direct-vnni");
+      CHECK((kernel == "direct-vnni" || kernel == "pointwise-vnni"));
       REQUIRE(got == naive_conv(c));
     }
 }
@@ -365,4 +367,151 @@ TEST_CASE("small_conv_fits: what the direct kernel takes", "[fast][small_conv]")
   CHECK(small_conv_fits(s));
   s.shift[5] = -kSmallConvMaxRightShift - 1;  // the zero point no longer folds safely
   CHECK_FALSE(small_conv_fits(s));
+}
+
+namespace {
+
+// Redraws a case's tensors and per-channel vectors after its geometry changed: weights and
+// input at random, per-channel entries copied from random existing channels (so per-channel
+// multipliers keep their mix of left shifts and deep right shifts).
+void redraw(Case& c, std::mt19937& rng) {
+  FastConvSpec& s = c.spec;
+  c.weights.resize(static_cast<size_t>(s.out_c) * s.kernel_h * s.kernel_w * s.in_c);
+  for (auto& b : c.weights) b = static_cast<uint8_t>(rng());
+  c.input.resize(static_cast<size_t>(s.batch) * s.in_h * s.in_w * s.in_c);
+  for (auto& b : c.input) b = static_cast<uint8_t>(rng());
+  s.weights = c.weights.data();
+  const size_t had = s.bias.size();
+  std::vector<int32_t> zw, bias, mult, shift;
+  for (int oc = 0; oc < s.out_c; ++oc) {
+    const size_t from = rng() % had;
+    zw.push_back(s.weight_zero_point[from]);
+    bias.push_back(pick(rng, -40000, 40000));
+    mult.push_back(s.multiplier[from]);
+    shift.push_back(s.shift[from]);
+  }
+  s.weight_zero_point = zw, s.bias = bias, s.multiplier = mult, s.shift = shift;
+}
+
+// A random 1x1, stride-1, unpadded convolution with `in_c` input channels: odd widths and
+// pixel counts (partial tiles of 6, 8 or 12 pixels and partial gathers of 16), sometimes
+// more pixels than one packed chunk holds, and output depths around the 16-channel blocks
+// and 4-block quads (tails of 1, 2 and 3 blocks, partial blocks).
+Case pointwise_case(std::mt19937& rng, bool uint8_model, bool per_channel, int in_c) {
+  Case c = random_case(rng, uint8_model, false, per_channel);
+  FastConvSpec& s = c.spec;
+  s.kernel_h = s.kernel_w = s.stride_h = s.stride_w = s.dilation_h = s.dilation_w = 1;
+  s.pad_top = s.pad_left = 0;
+  s.in_c = in_c;
+  const bool big = pick(rng, 0, 4) == 0;  // beyond one chunk (16 KB of packed input)
+  s.in_h = s.out_h = big ? pick(rng, 20, 40) : pick(rng, 1, 9);
+  s.in_w = s.out_w = big ? pick(rng, 20, 41) : pick(rng, 1, 23);
+  const int quads = pick(rng, 0, 3);
+  s.out_c = pick(rng, 0, 2) == 0 ? 64 * quads + 16 * pick(rng, 1, 3) + pick(rng, -1, 1) : pick(rng, 1, 300);
+  s.out_c = std::max(1, s.out_c);
+  redraw(c, rng);
+  return c;
+}
+
+int mid_depth(std::mt19937& rng) {
+  switch (pick(rng, 0, 3)) {
+    case 0: return 4 * pick(rng, 8, 96);  // multiples of 4, 32..384
+    case 1: return pick(rng, 32, 384);    // any, a partial last 4-byte group
+    case 2: return pick(rng, 0, 1) ? 32 : 384;
+    default: return pick(rng, 33, 99);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("pointwise convolution equals the ref kernel on random mid-depth shapes", "[fast][small_conv]") {
+  if (!direct_available()) return;
+  std::mt19937 rng(4242);
+  for (bool uint8_model : {false, true})
+    for (bool per_channel : {false, true})
+      for (int i = 0; i < 30; ++i) {
+        const Case c = pointwise_case(rng, uint8_model, per_channel && !uint8_model, mid_depth(rng));
+        INFO(describe(c.spec));
+        std::string kernel;
+        const std::vector<uint8_t> got = run_fast(c, 1 + i % 2, &kernel);
+        CHECK(kernel == "pointwise-vnni");
+        REQUIRE(got == ref_conv(c));
+      }
+}
+
+TEST_CASE("pointwise convolution: per-channel weight zero points", "[fast][small_conv]") {
+  if (!direct_available()) return;
+  std::mt19937 rng(99);
+  for (bool uint8_model : {false, true})
+    for (int i = 0; i < 16; ++i) {
+      Case c = pointwise_case(rng, uint8_model, true, mid_depth(rng));
+      for (auto& zw : c.spec.weight_zero_point) zw = uint8_model ? pick(rng, 0, 255) : pick(rng, -20, 20);
+      INFO(describe(c.spec));
+      std::string kernel;
+      const std::vector<uint8_t> got = run_fast(c, 2, &kernel);
+      CHECK(kernel == "pointwise-vnni");
+      REQUIRE(got == naive_conv(c));
+    }
+}
+
+TEST_CASE("pointwise convolution at every depth it fits (TESSEL_POINTWISE_CONV=all)", "[fast][small_conv]") {
+  // Below 32 channels (the direct kernel's range) and beyond the chosen range: the kernel
+  // is exact wherever it fits, whatever FastConv picks.
+  if (!direct_available()) return;
+  std::mt19937 rng(7);
+  setenv("TESSEL_POINTWISE_CONV", "all", 1);
+  for (bool uint8_model : {false, true})
+    for (int i = 0; i < 24; ++i) {
+      const int in_c = i < 16 ? pick(rng, 1, 31) : pick(rng, 385, 700);
+      const Case c = pointwise_case(rng, uint8_model, !uint8_model, in_c);
+      INFO(describe(c.spec));
+      std::string kernel;
+      const std::vector<uint8_t> got = run_fast(c, 1 + i % 2, &kernel);
+      CHECK(kernel == "pointwise-vnni");
+      REQUIRE(got == ref_conv(c));
+    }
+  unsetenv("TESSEL_POINTWISE_CONV");
+}
+
+TEST_CASE("pointwise convolution: right shifts up to the limit; beyond it oneDNN", "[fast][small_conv]") {
+  if (!direct_available()) return;
+  std::mt19937 rng(12);
+  for (bool uint8_model : {false, true})
+    for (int deepest : {kSmallConvMaxRightShift, kSmallConvMaxRightShift + 1}) {
+      Case c = pointwise_case(rng, uint8_model, false, 64);
+      FastConvSpec& s = c.spec;
+      for (size_t oc = 0; oc < s.shift.size(); oc += 3) {
+        s.multiplier[oc] = oc % 2 ? INT32_MAX : (1 << 30);
+        s.shift[oc] = -deepest;
+      }
+      s.output_zero_point = uint8_model ? 255 : -128;  // the largest zero point folded at 2^(31+r)
+      INFO(describe(s) << " deepest right shift " << deepest);
+      std::string kernel;
+      const std::vector<uint8_t> got = run_fast(c, 1, &kernel);
+      CHECK(kernel == std::string(deepest <= kSmallConvMaxRightShift ? "pointwise-vnni" : "onednn"));
+      REQUIRE(got == ref_conv(c));
+    }
+}
+
+TEST_CASE("pointwise convolution on the benchmarked model shapes", "[fast][small_conv]") {
+  // MobileNetV2's and DeepLabV3's 1x1 expansions and projections that take the kernel.
+  if (!direct_available()) return;
+  std::mt19937 rng(3);
+  struct Geometry {
+    int hw, in_c, out_c;
+  };
+  for (const Geometry& g : {Geometry{33, 80, 480}, Geometry{14, 96, 576}, Geometry{33, 160, 256},
+                            Geometry{7, 320, 1280}, Geometry{28, 144, 32}})
+    for (bool uint8_model : {false, true}) {
+      Case c = pointwise_case(rng, uint8_model, !uint8_model, g.in_c);
+      FastConvSpec& s = c.spec;
+      s.in_h = s.in_w = s.out_h = s.out_w = g.hw;
+      s.out_c = g.out_c;
+      redraw(c, rng);
+      INFO(describe(s));
+      std::string kernel;
+      const std::vector<uint8_t> got = run_fast(c, 2, &kernel);
+      CHECK(kernel == "pointwise-vnni");
+      REQUIRE(got == ref_conv(c));
+    }
 }

@@ -47,10 +47,27 @@ const dnnl::engine& cpu_engine() {
 // Whether a convolution runs the direct VNNI kernel (small_conv.hpp) instead of oneDNN's
 // int32 output + requantize_tile. Measured (docs/kernels.md): the direct kernel is ahead,
 // often 1.3-3x, up to 48 input channels; at 64 the two are even and beyond oneDNN wins.
+// (1x1 convolutions from 32 channels on take the pointwise kernel first.)
 // TESSEL_SMALL_CONV=0 turns it off (A/B measurements, tests of the oneDNN path).
 bool use_small_conv(const FastConvSpec& s) {
   if (const char* env = std::getenv("TESSEL_SMALL_CONV"); env && std::string(env) == "0") return false;
   return small_conv_cpu_ok() && small_conv_fits(s) && s.in_c <= 48;
+}
+
+// Whether a 1x1 convolution (stride 1, no padding) runs the register-blocked pointwise
+// kernel (small_conv.hpp); checked before use_small_conv. Measured (docs/kernels.md): from
+// 32 input channels on it beats both the direct kernel and oneDNN (1.2-1.7x on
+// MobileNetV2's expansions); with int8 input it still wins at 960 channels, while with
+// uint8 input oneDNN's own kernel gets ahead beyond ~384 (0.74 vs 0.84 of oneDNN's fused
+// convolution at 576). TESSEL_POINTWISE_CONV=0 turns it off; TESSEL_POINTWISE_CONV=all
+// takes every shape it fits (measurements, tests).
+bool use_pointwise_conv(const FastConvSpec& s) {
+  const char* env = std::getenv("TESSEL_POINTWISE_CONV");
+  if (env && std::string(env) == "0") return false;
+  if (!small_conv_cpu_ok() || !pointwise_conv_fits(s)) return false;
+  if (env && std::string(env) == "all") return true;
+  const int deepest = s.input_signed ? 1024 : 384;
+  return s.in_c >= 32 && s.in_c <= deepest;
 }
 
 inline int32_t wrap_add(int32_t a, int64_t b) {
@@ -95,8 +112,9 @@ struct FastConv::Impl {
     size_t scratch_bytes = 0;
     dnnl::memory weights, ones;  // packed for this primitive (shared when layouts agree)
   };
-  BandPrimitive full, last;    // unused when `direct` is set
+  BandPrimitive full, last;    // unused when `direct` or `pointwise` is set
   std::unique_ptr<SmallConv> direct;
+  std::unique_ptr<PointwiseConv> pointwise;
   std::vector<uint8_t> padded;
   ChannelRequant rq;
 
@@ -127,7 +145,10 @@ struct FastConv::Impl {
     padded_h = std::max(s.in_h + s.pad_top, (s.out_h - 1) * s.stride_h + kh_eff);
     padded_w = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + kw_eff);
     pad_input = s.pad_top > 0 || s.pad_left > 0 || padded_h > s.in_h || padded_w > s.in_w;
-    if (use_small_conv(s)) {
+    if (use_pointwise_conv(s)) {
+      pointwise = std::make_unique<PointwiseConv>(s);  // 1x1, stride 1, no padding
+      pad_input = false;
+    } else if (use_small_conv(s)) {
       // The direct kernel pads each row as it copies it: no padded image.
       direct = std::make_unique<SmallConv>(s, padded_w);
       pad_input = false;
@@ -147,7 +168,7 @@ struct FastConv::Impl {
     const dnnl::memory::dims wdims =
         s.depthwise ? dnnl::memory::dims{groups, out_per_group, 1, s.kernel_h, s.kernel_w}
                     : dnnl::memory::dims{s.out_c, in_per_group, s.kernel_h, s.kernel_w};
-    if (!direct) {
+    if (!direct && !pointwise) {
       // Primitives are created single-threaded: they run inside our own parallel loop.
       omp_set_num_threads(1);
       full = make_band_primitive(band_rows, wdims);
@@ -211,7 +232,7 @@ struct FastConv::Impl {
     scratch.resize(static_cast<size_t>(threads));
     const size_t band_pixels = static_cast<size_t>(band_rows) * s.out_w;
     for (Scratch& sc : scratch) {
-      if (direct) continue;  // its scratch (sc.rows) is sized on first use
+      if (direct || pointwise) continue;  // their scratch (sc.rows) is sized on first use
       sc.acc.resize(band_pixels * s.out_c);
       if (need_sums) sc.sums.resize(s.depthwise ? band_pixels * s.out_c : band_pixels);
       if (need_sums && !s.depthwise)
@@ -310,6 +331,11 @@ struct FastConv::Impl {
       run_band_direct(image, out_image, row0, sc);
       return;
     }
+    if (pointwise) {  // the band's pixels are consecutive in input and output
+      const int64_t first = int64_t{row0} * s.out_w, pixels = int64_t{std::min(band_rows, s.out_h - row0)} * s.out_w;
+      pointwise->run(image + first * s.in_c, pixels, out_image + first * s.out_c, sc.rows);
+      return;
+    }
     const int k = (row0 + band_rows <= s.out_h) ? 0 : 1;
     const BandPrimitive& b = k == 0 ? full : last;
     const uint8_t* src = image + static_cast<size_t>(row0) * s.stride_h * padded_w * s.in_c;
@@ -385,6 +411,8 @@ FastConv::FastConv(const FastConvSpec& spec, int threads) : impl_(std::make_uniq
 FastConv::~FastConv() = default;
 void FastConv::run(const void* input, void* output) { impl_->run(input, output); }
 int64_t FastConv::macs() const { return impl_->macs; }
-const char* FastConv::kernel() const { return impl_->direct ? "direct-vnni" : "onednn"; }
+const char* FastConv::kernel() const {
+  return impl_->direct ? "direct-vnni" : impl_->pointwise ? "pointwise-vnni" : "onednn";
+}
 
 }  // namespace tessel::kernels

@@ -14,6 +14,9 @@ void small_conv_row_avx512(const SmallConvPlan& plan, const uint8_t* const* rows
                            uint8_t* out);
 void small_conv_requant_avx512(const ChannelRequant& rq, const int32_t* acc, int channels, bool is_signed,
                                uint8_t* out);
+void pointwise_conv_avx512(const PointwiseConvPlan& plan, const uint8_t* in, int64_t pixels, uint8_t* buffer,
+                           uint8_t* out);
+size_t pointwise_conv_buffer_bytes(const PointwiseConvPlan& plan);
 
 namespace {
 
@@ -51,6 +54,31 @@ inline int32_t wrap(int64_t v) { return static_cast<int32_t>(static_cast<uint32_
 bool cpu_has_vbmi() {
   static const bool has = __builtin_cpu_supports("avx512vbmi");
   return has;
+}
+
+// The folded constant bias - a sum s - K a c and the correction coefficient c (see
+// small_conv.hpp), modulo 2^32, and the requantization, for either direct kernel; sum_s[oc]
+// is the sum of channel oc's s = w - ow over its `taps` weights.
+void fold_constants(const FastConvSpec& s, int64_t taps, const std::vector<int64_t>& sum_s, ChannelRequant& rq,
+                    bool& uniform_coef) {
+  const int64_t ow = s.weights_signed ? 0 : 128;
+  const int64_t a = (s.input_signed ? 128 : 0) + int64_t{s.input_zero_point};
+  bool any_c = false;
+  rq.bias.resize(static_cast<size_t>(s.out_c));
+  rq.sum_coef.resize(static_cast<size_t>(s.out_c));
+  for (size_t oc = 0; oc < rq.bias.size(); ++oc) {
+    const int64_t c = ow - int64_t{s.weight_zero_point[oc]};
+    any_c = any_c || c != 0;
+    rq.sum_coef[oc] = static_cast<int32_t>(c);
+    rq.bias[oc] = wrap(int64_t{s.bias[oc]} - a * sum_s[oc] - taps * a * c);
+  }
+  uniform_coef = std::all_of(rq.sum_coef.begin(), rq.sum_coef.end(), [&](int32_t c) { return c == rq.sum_coef[0]; });
+  if (!any_c) rq.sum_coef.clear();
+  rq.multiplier = s.multiplier;
+  rq.shift = s.shift;
+  rq.output_zero_point = s.output_zero_point;
+  rq.act_min = s.act_min;
+  rq.act_max = s.act_max;
 }
 
 // The index vectors of window_sums_vbmi: as many neighbouring windows per vector (at most
@@ -139,7 +167,6 @@ SmallConv::SmallConv(const FastConvSpec& s, int padded_w) {
   // s = w - ow per weight, packed so that one 64-byte load gives a group's 4 bytes for 16
   // consecutive output channels (channels past out_c get 0).
   const int ow = s.weights_signed ? 0 : 128;
-  const int ox = s.input_signed ? 128 : 0;
   const int taps = s.kernel_h * s.kernel_w * s.in_c;
   const int blocks = (s.out_c + 15) / 16;
   const auto* w8 = static_cast<const uint8_t*>(s.weights);
@@ -165,27 +192,8 @@ SmallConv::SmallConv(const FastConvSpec& s, int padded_w) {
       }
   }
 
-  // The folded constant bias - a sum s - K a c and the correction coefficient c (see
-  // small_conv.hpp), modulo 2^32.
-  const int64_t a = ox + int64_t{s.input_zero_point};
-  bool any_c = false;
-  p.rq.bias.resize(static_cast<size_t>(s.out_c));
-  p.rq.sum_coef.resize(static_cast<size_t>(s.out_c));
-  for (size_t oc = 0; oc < p.rq.bias.size(); ++oc) {
-    const int64_t c = ow - int64_t{s.weight_zero_point[oc]};
-    any_c = any_c || c != 0;
-    p.rq.sum_coef[oc] = static_cast<int32_t>(c);
-    p.rq.bias[oc] = wrap(int64_t{s.bias[oc]} - a * sum_s[oc] - int64_t{taps} * a * c);
-  }
+  fold_constants(s, taps, sum_s, p.rq, p.uniform_coef);
   plan_sums_by_lane(p);
-  p.uniform_coef =
-      std::all_of(p.rq.sum_coef.begin(), p.rq.sum_coef.end(), [&](int32_t c) { return c == p.rq.sum_coef[0]; });
-  if (!any_c) p.rq.sum_coef.clear();
-  p.rq.multiplier = s.multiplier;
-  p.rq.shift = s.shift;
-  p.rq.output_zero_point = s.output_zero_point;
-  p.rq.act_min = s.act_min;
-  p.rq.act_max = s.act_max;
 }
 
 void SmallConv::run_row(const uint8_t* const* rows, uint8_t* out, std::vector<uint8_t>& buffer) const {
@@ -198,6 +206,54 @@ void SmallConv::run_row(const uint8_t* const* rows, uint8_t* out, std::vector<ui
   if (buffer.size() < need) buffer.assign(need, 0);
   int32_t* sums = needs_sums() ? reinterpret_cast<int32_t*>(buffer.data() + rows_bytes) : nullptr;
   small_conv_row_avx512(p, rows, buffer.data(), sums, out);
+}
+
+bool pointwise_conv_fits(const FastConvSpec& s) {
+  return !s.depthwise && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.pad_top == 0 && s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w &&
+         requant_fits(s.shift, s.output_zero_point) &&
+         std::all_of(s.multiplier.begin(), s.multiplier.end(), [](int32_t m) { return m >= 0; });
+}
+
+PointwiseConv::PointwiseConv(const FastConvSpec& s) {
+  check(pointwise_conv_fits(s), "pointwise convolution: shape does not fit the kernel");
+  PointwiseConvPlan& p = plan_;
+  p.in_c = s.in_c;
+  p.groups = (s.in_c + 3) / 4;
+  p.out_c = s.out_c;
+  p.flip_input = s.input_signed;
+  p.output_signed = s.output_signed;
+  // About 16 KB of packed input per chunk (a third of a 48 KB L1, next to one quad's
+  // weights, 256 bytes per group: 24 KB at 96 channels), a multiple of 48 pixels (whole
+  // tiles of 6, 8 or 12 pixels and whole packing steps of 16).
+  p.chunk = std::max(48, 16384 / (p.groups * 4) / 48 * 48);
+
+  // s = w - ow packed as [quad][group][block in quad][16][4] (small_conv.hpp); a quad's
+  // weights are then one contiguous stream, 64 * nb bytes per group.
+  const int ow = s.weights_signed ? 0 : 128;
+  const int blocks = (s.out_c + 15) / 16;
+  const auto* w8 = static_cast<const uint8_t*>(s.weights);
+  p.weights.assign(static_cast<size_t>(blocks) * p.groups * 64, 0);
+  std::vector<int64_t> sum_s(static_cast<size_t>(s.out_c), 0);
+  for (int oc = 0; oc < s.out_c; ++oc) {
+    const int b = oc / 16, quad = b / 4, nb = std::min(4, blocks - 4 * quad);
+    const size_t quad_base = static_cast<size_t>(quad) * 4 * p.groups * 64;
+    for (int ic = 0; ic < s.in_c; ++ic) {
+      const uint8_t byte = w8[static_cast<size_t>(oc) * s.in_c + static_cast<size_t>(ic)];
+      const int v = (s.weights_signed ? int{static_cast<int8_t>(byte)} : int{byte}) - ow;
+      sum_s[static_cast<size_t>(oc)] += v;
+      const size_t at = quad_base + (static_cast<size_t>(ic / 4) * nb + static_cast<size_t>(b % 4)) * 64 +
+                        static_cast<size_t>(oc % 16) * 4 + static_cast<size_t>(ic % 4);
+      p.weights[at] = static_cast<int8_t>(v);
+    }
+  }
+  fold_constants(s, s.in_c, sum_s, p.rq, p.uniform_coef);
+}
+
+void PointwiseConv::run(const uint8_t* in, int64_t pixels, uint8_t* out, std::vector<uint8_t>& buffer) const {
+  const size_t need = pointwise_conv_buffer_bytes(plan_);
+  if (buffer.size() < need) buffer.assign(need, 0);
+  pointwise_conv_avx512(plan_, in, pixels, buffer.data(), out);
 }
 
 }  // namespace tessel::kernels

@@ -62,8 +62,9 @@ class FastConv {
 
   void run(const void* input, void* output);
   int64_t macs() const;
-  // Which kernel computes the int32 sums: "onednn" (oneDNN + requantize_tile) or
-  // "direct-vnni" (small_conv.hpp, chosen for small input depth).
+  // Which kernel computes the int32 sums: "onednn" (oneDNN + requantize_tile),
+  // "direct-vnni" (small_conv.hpp, chosen for small input depth) or "pointwise-vnni"
+  // (small_conv.hpp's PointwiseConv, 1x1 convolutions of mid input depth).
   const char* kernel() const;
 
  private:

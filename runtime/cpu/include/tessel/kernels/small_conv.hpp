@@ -110,4 +110,55 @@ class SmallConv {
   SmallConvPlan plan_;
 };
 
+// ---------------------------------------------------------------------------------------
+// The register-blocked pointwise (1x1) convolution, for mid input depth.
+//
+// The same algebra (u, s, the folded bias, c sum u) as above, for a 1x1 convolution with
+// stride 1 and no padding, which is a matrix product: [pixels][in_c] x [in_c][out_c]. With
+// dozens to hundreds of input channels a block's weights no longer fit in registers, so
+// the loop turns around: the accumulators of up to 4 blocks of 16 output channels times up
+// to 12 pixels are the registers (24 of 32 for 4 x 6), and per 4-byte group of input
+// channels each pixel's group is broadcast once and each block's 64 weight bytes loaded
+// once, for 24 vpdpbusd (a small GEMM micro-kernel). The input is packed first per tile of
+// pixels as [group][pixel][4 bytes] (u, zero bytes past in_c), so that the broadcasts are at
+// constant offsets from one pointer; window sums (here the pixel's sum of u) come from the
+// same pass.
+//
+// Contract:
+// - A plan is built for a FastConvSpec that pointwise_conv_fits() accepts.
+// - run() computes `pixels` consecutive output pixels (out_c bytes each) from as many input
+//   pixels (in_c bytes each, consecutive: 1x1, stride 1, no padding). `buffer` is the
+//   caller's per-thread scratch, resized as needed; the input is never written.
+// - The bytes written equal TFLite's reference arithmetic exactly.
+// - Call only when small_conv_cpu_ok().
+
+// True when the pointwise kernel can compute this convolution (says nothing about speed).
+bool pointwise_conv_fits(const FastConvSpec& s);
+
+struct PointwiseConvPlan {
+  int in_c = 0, groups = 0, out_c = 0;
+  // Pixels packed at a time: the packed chunk ([group][pixel][4 bytes], a multiple of 48
+  // pixels so that every tile height divides it) stays in L1 while all quads pass over it.
+  int chunk = 0;
+  bool flip_input = false;  // int8 input: u = byte ^ 0x80
+  bool output_signed = true;
+  // s = w - ow, per quad of 16-channel blocks (the last quad may hold fewer blocks, nb):
+  // [quad][group][nb][16 channels][4 bytes], channels past out_c 0.
+  std::vector<int8_t> weights;
+  ChannelRequant rq;  // bias = the folded constant; sum_coef = c, or empty
+  bool uniform_coef = false;
+};
+
+class PointwiseConv {
+ public:
+  explicit PointwiseConv(const FastConvSpec& spec);
+
+  bool needs_sums() const { return !plan_.rq.sum_coef.empty(); }
+  void run(const uint8_t* in, int64_t pixels, uint8_t* out, std::vector<uint8_t>& buffer) const;
+  const PointwiseConvPlan& plan() const { return plan_; }
+
+ private:
+  PointwiseConvPlan plan_;
+};
+
 }  // namespace tessel::kernels
