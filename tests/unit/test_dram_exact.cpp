@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "dram_trace_hash.hpp"
 #include "tessel/sim/mem/dram_config.hpp"
 #include "tessel/sim/mem/dram_device.hpp"
 #include "tessel/sim/mem/i_observer.hpp"
@@ -24,26 +25,12 @@ using namespace tessel::sim::mem;
 
 namespace {
 
-// FNV-1a over every command and every completion, in the order observed.
-struct TraceHash : IDramObserver {
-  std::uint64_t h = 1469598103934665603ull;
+// Every command (with its request id) and every completion, in the order observed.
+struct TraceHash : testing::CommandHash {
   std::uint64_t commands = 0, completions = 0;
-  void mix(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= (v >> (8 * i)) & 0xff;
-      h *= 1099511628211ull;
-    }
-  }
   void on_command(const CommandEvent& e) override {
     ++commands;
-    mix(e.cycle);
-    mix(static_cast<std::uint64_t>(e.command));
-    mix(e.where.channel);
-    mix(e.where.rank);
-    mix(e.where.bankgroup);
-    mix(e.where.bank);
-    mix(e.where.row);
-    mix(e.where.column);
+    mix_command(e);
     mix(e.request_id);
   }
   void on_complete(const Request& r, std::uint32_t channel, std::uint64_t cycle) override {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tessel/ir/error.hpp"
+#include "dram_trace_hash.hpp"
 #include "tessel/sim/mem/dram_config.hpp"
 #include "tessel/sim/mem/i_observer.hpp"
 #include "tessel/sim/mem/membench.hpp"
@@ -61,28 +62,7 @@ struct Recorder : IDramObserver {
   void on_command(const CommandEvent& e) override { commands.push_back(e); }
 };
 
-// FNV-1a over every command (cycle, command, rank, bank group, bank, row, column).
-struct CommandHash : IDramObserver {
-  std::uint64_t h = 1469598103934665603ull;
-  std::uint64_t count = 0;
-  void mix(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= (v >> (8 * i)) & 0xff;
-      h *= 1099511628211ull;
-    }
-  }
-  void on_command(const CommandEvent& e) override {
-    ++count;
-    mix(e.cycle);
-    mix(static_cast<std::uint64_t>(e.command));
-    mix(e.where.channel);
-    mix(e.where.rank);
-    mix(e.where.bankgroup);
-    mix(e.where.bank);
-    mix(e.where.row);
-    mix(e.where.column);
-  }
-};
+using testing::CommandHash;
 
 std::uint64_t address(const MemorySystem& ms, std::uint32_t bg, std::uint32_t bank,
                       std::uint32_t row, std::uint32_t column) {

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "conv_spec_util.hpp"
 #include "tessel/kernels/fast_conv.hpp"
 #include "tessel/kernels/fast_requant.hpp"
 #include "tessel/kernels/quant.hpp"
@@ -68,18 +69,7 @@ Case random_case(std::mt19937& rng, bool depthwise, bool uint8_model, bool same_
   s.stride_w = pick(1, 3);
   s.dilation_h = pick(1, 2);
   s.dilation_w = pick(1, 2);
-  const int kh = (s.kernel_h - 1) * s.dilation_h + 1, kw = (s.kernel_w - 1) * s.dilation_w + 1;
-  if (same_padding) {
-    s.out_h = (s.in_h + s.stride_h - 1) / s.stride_h;
-    s.out_w = (s.in_w + s.stride_w - 1) / s.stride_w;
-    s.pad_top = std::max(0, ((s.out_h - 1) * s.stride_h + kh - s.in_h) / 2);
-    s.pad_left = std::max(0, ((s.out_w - 1) * s.stride_w + kw - s.in_w) / 2);
-  } else {
-    s.in_h = std::max(s.in_h, kh);
-    s.in_w = std::max(s.in_w, kw);
-    s.out_h = (s.in_h - kh) / s.stride_h + 1;
-    s.out_w = (s.in_w - kw) / s.stride_w + 1;
-  }
+  testing::set_output_geometry(s, same_padding);
   s.out_c = depthwise ? s.in_c * pick(1, 3) : pick(1, 70);
   s.input_signed = !uint8_model;
   s.output_signed = !uint8_model;

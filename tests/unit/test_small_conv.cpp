@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "conv_spec_util.hpp"
 #include "tessel/kernels/conv.hpp"
 #include "tessel/kernels/fast_conv.hpp"
 #include "tessel/kernels/quant.hpp"
@@ -48,18 +49,7 @@ Case random_case(std::mt19937& rng, bool uint8_model, bool same, bool per_channe
   while (small_conv_groups(s) > kSmallConvMaxGroups) s.in_c = std::max(1, s.in_c / 2);
   s.in_h = pick(rng, 1, 19);
   s.in_w = pick(rng, 1, 23);  // odd widths, and widths not a multiple of the 4-pixel step
-  const int kh = (s.kernel_h - 1) * s.dilation_h + 1, kw = (s.kernel_w - 1) * s.dilation_w + 1;
-  if (same) {
-    s.out_h = (s.in_h + s.stride_h - 1) / s.stride_h;
-    s.out_w = (s.in_w + s.stride_w - 1) / s.stride_w;
-    s.pad_top = std::max(0, ((s.out_h - 1) * s.stride_h + kh - s.in_h) / 2);
-    s.pad_left = std::max(0, ((s.out_w - 1) * s.stride_w + kw - s.in_w) / 2);
-  } else {
-    s.in_h = std::max(s.in_h, kh);
-    s.in_w = std::max(s.in_w, kw);
-    s.out_h = (s.in_h - kh) / s.stride_h + 1;
-    s.out_w = (s.in_w - kw) / s.stride_w + 1;
-  }
+  testing::set_output_geometry(s, same);
   s.out_c = pick(rng, 0, 3) == 0 ? 16 * pick(rng, 1, 3) : pick(rng, 1, 70);
   s.input_signed = s.output_signed = s.weights_signed = !uint8_model;
   auto edge_or = [&](std::initializer_list<int> edges, int lo, int hi) {

@@ -3,7 +3,16 @@
 // share: a block of 16 output channels' constants and the step from an int32 accumulator
 // vector to 16 stored bytes (the one-rounding requantization of requant_avx512.hpp, the
 // clamp, the byte conversion). Include it only from translation units compiled with
-// AVX-512 F/BW/DQ/VL enabled.
+// AVX-512 F/BW/DQ/VL enabled, before any other include of <immintrin.h>.
+//
+// GCC 12 reports the self-initialized placeholder inside <immintrin.h>'s unmasked
+// intrinsics (_mm512_undefined_epi32) as uninitialized once they are inlined deep enough
+// (GCC bug 105593, fixed in GCC 13); nothing in these kernels reads an uninitialized value.
+// The warning is silenced here for the rest of each including translation unit (the
+// intrinsics are inlined into the includer's code, where the warning would point).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
 
 #include <cstdint>

@@ -16,20 +16,15 @@
 // stored as 16 bytes. Per output vector that is ~16 instructions against in_c / 4
 // vpdpbusd; fast_conv.cpp's use_pointwise_conv has the range where it was measured ahead of
 // the small-depth kernel and of oneDNN (from 32 input channels on).
-//
-// GCC 12 warns about <immintrin.h>'s _mm512_undefined_epi32 placeholder once inlined deep
-// enough (GCC bug 105593); nothing here reads an uninitialized value.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+
+// direct_conv_avx512.hpp first: it includes <immintrin.h> (see there for a GCC 12 warning).
+#include "direct_conv_avx512.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
-#include "direct_conv_avx512.hpp"
 #include "tessel/kernels/small_conv.hpp"
 
 namespace tessel::kernels {

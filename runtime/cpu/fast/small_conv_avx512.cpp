@@ -12,20 +12,14 @@
 // Port 0 bounds the loop on AVX-512 cores (vpdpbusd, vpmuldq and vector shifts all issue
 // there), which is why the requantization is the one-rounding form (2 shifts per 16 lanes
 // instead of 6) and why per-pixel choices are template parameters rather than branches.
-//
-// GCC 12 reports the self-initialized placeholder inside <immintrin.h>'s unmasked
-// intrinsics (_mm512_undefined_epi32) as uninitialized once they are inlined deep enough
-// (GCC bug 105593, fixed in GCC 13); nothing here reads an uninitialized value.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+
+// direct_conv_avx512.hpp first: it includes <immintrin.h> (see there for a GCC 12 warning).
+#include "direct_conv_avx512.hpp"
 
 #include <cstdint>
 #include <cstring>
 #include <utility>
 
-#include "direct_conv_avx512.hpp"
 #include "requant_avx512.hpp"
 #include "tessel/kernels/small_conv.hpp"
 
