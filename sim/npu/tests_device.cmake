@@ -21,3 +21,9 @@ tessel_test(test_sim_perf_banks unit unit/test_sim_perf_banks.cpp
   LIBS tessel_sim_npu tessel_isa_c)
 tessel_test(test_npu_systemc unit unit/test_npu_systemc.cpp
   LIBS tessel_sim_npu_sc tessel_ops_conv tessel_isa_c)
+# SystemC runs its processes on user-level coroutine stacks without telling the sanitizers
+# about the switches, so at exit LeakSanitizer takes a released coroutine stack for the main
+# thread's and its tracer faults on the guard page (LSan "Tracer caught signal 11", in most
+# runs on Debian 12). Leak checking stays on for this test; only thread stacks are not
+# scanned as roots (heap, globals and thread-local data still are).
+set_tests_properties(test_npu_systemc PROPERTIES ENVIRONMENT "LSAN_OPTIONS=use_stacks=0")
