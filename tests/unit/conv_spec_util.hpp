@@ -1,14 +1,19 @@
 #pragma once
-// Test helper: completes a FastConvSpec's output size and padding from its input size,
-// kernel, stride and dilation, the way TFLite's SAME and VALID paddings define them. VALID
-// first grows the input to at least one window, so every random draw gives a valid layer.
+// Test helpers for FastConvSpec layers: their output geometry, and TFLite's convolution
+// written out as the independent answer the fast kernels are compared with.
 
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "tessel/kernels/fast_conv.hpp"
+#include "tessel/kernels/quant.hpp"
 
 namespace tessel::kernels::testing {
 
+// Completes the output size and padding from the input size, kernel, stride and dilation,
+// the way TFLite's SAME and VALID paddings define them. VALID first grows the input to at
+// least one window, so every random draw gives a valid layer.
 inline void set_output_geometry(FastConvSpec& s, bool same_padding) {
   const int kh = (s.kernel_h - 1) * s.dilation_h + 1, kw = (s.kernel_w - 1) * s.dilation_w + 1;
   if (same_padding) {
@@ -22,6 +27,42 @@ inline void set_output_geometry(FastConvSpec& s, bool same_padding) {
     s.out_h = (s.in_h - kh) / s.stride_h + 1;
     s.out_w = (s.in_w - kw) / s.stride_w + 1;
   }
+}
+
+// TFLite's convolution written as directly as possible: sum over valid taps of
+// (x - zx) * (w - zw) with per-channel weight zero points (which the `ref` kernel does not
+// take), plus bias, requantized per channel, clamped. Weights from s.weights.
+inline std::vector<uint8_t> naive_conv(const FastConvSpec& s, const std::vector<uint8_t>& in) {
+  const auto* w = static_cast<const uint8_t*>(s.weights);
+  auto val = [](uint8_t b, bool sgn) { return sgn ? int{static_cast<int8_t>(b)} : int{b}; };
+  const int groups = s.depthwise ? s.in_c : 1;
+  const int icg = s.in_c / groups, ocg = s.out_c / groups;
+  std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
+  for (int n = 0; n < s.batch; ++n)
+    for (int oy = 0; oy < s.out_h; ++oy)
+      for (int ox = 0; ox < s.out_w; ++ox)
+        for (int oc = 0; oc < s.out_c; ++oc) {
+          int64_t acc = s.bias[static_cast<size_t>(oc)];
+          const int g = oc / ocg;
+          for (int ky = 0; ky < s.kernel_h; ++ky)
+            for (int kx = 0; kx < s.kernel_w; ++kx) {
+              const int iy = oy * s.stride_h - s.pad_top + ky * s.dilation_h;
+              const int ix = ox * s.stride_w - s.pad_left + kx * s.dilation_w;
+              if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+              for (int i = 0; i < icg; ++i) {
+                const int ic = g * icg + i;
+                const int x = val(in[((static_cast<size_t>(n) * s.in_h + iy) * s.in_w + ix) * s.in_c + ic], s.input_signed);
+                const size_t widx = s.depthwise ? (static_cast<size_t>(ky) * s.kernel_w + kx) * s.out_c + oc
+                                                : ((static_cast<size_t>(oc) * s.kernel_h + ky) * s.kernel_w + kx) * icg + i;
+                acc += int64_t{x - s.input_zero_point} * (val(w[widx], s.weights_signed) - s.weight_zero_point[static_cast<size_t>(oc)]);
+              }
+            }
+          int32_t v = multiply_by_quantized_multiplier(static_cast<int32_t>(acc), s.multiplier[static_cast<size_t>(oc)],
+                                                       s.shift[static_cast<size_t>(oc)]);
+          v = clamp_i32(v + s.output_zero_point, s.act_min, s.act_max);
+          out[((static_cast<size_t>(n) * s.out_h + oy) * s.out_w + ox) * s.out_c + oc] = static_cast<uint8_t>(v);
+        }
+  return out;
 }
 
 }  // namespace tessel::kernels::testing

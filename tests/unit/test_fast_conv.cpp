@@ -14,40 +14,7 @@ using namespace tessel::kernels;
 
 namespace {
 
-// TFLite's convolution written as directly as possible: sum over valid taps of
-// (x - zx) * (w - zw), plus bias, requantized per channel, clamped.
-std::vector<uint8_t> naive_conv(const FastConvSpec& s, const std::vector<uint8_t>& in) {
-  const auto* w = static_cast<const uint8_t*>(s.weights);
-  auto val = [](uint8_t b, bool sgn) { return sgn ? int{static_cast<int8_t>(b)} : int{b}; };
-  const int groups = s.depthwise ? s.in_c : 1;
-  const int icg = s.in_c / groups, ocg = s.out_c / groups;
-  std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
-  for (int n = 0; n < s.batch; ++n)
-    for (int oy = 0; oy < s.out_h; ++oy)
-      for (int ox = 0; ox < s.out_w; ++ox)
-        for (int oc = 0; oc < s.out_c; ++oc) {
-          int64_t acc = s.bias[static_cast<size_t>(oc)];
-          const int g = oc / ocg;
-          for (int ky = 0; ky < s.kernel_h; ++ky)
-            for (int kx = 0; kx < s.kernel_w; ++kx) {
-              const int iy = oy * s.stride_h - s.pad_top + ky * s.dilation_h;
-              const int ix = ox * s.stride_w - s.pad_left + kx * s.dilation_w;
-              if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-              for (int i = 0; i < icg; ++i) {
-                const int ic = g * icg + i;
-                const int x = val(in[((static_cast<size_t>(n) * s.in_h + iy) * s.in_w + ix) * s.in_c + ic], s.input_signed);
-                const size_t widx = s.depthwise ? (static_cast<size_t>(ky) * s.kernel_w + kx) * s.out_c + oc
-                                                : ((static_cast<size_t>(oc) * s.kernel_h + ky) * s.kernel_w + kx) * icg + i;
-                acc += int64_t{x - s.input_zero_point} * (val(w[widx], s.weights_signed) - s.weight_zero_point[static_cast<size_t>(oc)]);
-              }
-            }
-          int32_t v = multiply_by_quantized_multiplier(static_cast<int32_t>(acc), s.multiplier[static_cast<size_t>(oc)],
-                                                       s.shift[static_cast<size_t>(oc)]);
-          v = clamp_i32(v + s.output_zero_point, s.act_min, s.act_max);
-          out[((static_cast<size_t>(n) * s.out_h + oy) * s.out_w + ox) * s.out_c + oc] = static_cast<uint8_t>(v);
-        }
-  return out;
-}
+using testing::naive_conv;
 
 struct Case {
   FastConvSpec spec;

@@ -113,36 +113,11 @@ std::vector<uint8_t> ref_conv(const Case& c) {
   return result;
 }
 
-// TFLite's sum written out, for per-channel weight zero points (which `ref` does not take).
+// testing::naive_conv on this case's own weights (the spec's pointer may be a copy's).
 std::vector<uint8_t> naive_conv(const Case& c) {
-  const FastConvSpec& s = c.spec;
-  auto val = [](uint8_t b, bool sgn) { return sgn ? int{static_cast<int8_t>(b)} : int{b}; };
-  std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
-  for (int n = 0; n < s.batch; ++n)
-    for (int oy = 0; oy < s.out_h; ++oy)
-      for (int ox = 0; ox < s.out_w; ++ox)
-        for (int oc = 0; oc < s.out_c; ++oc) {
-          int64_t acc = s.bias[static_cast<size_t>(oc)];
-          for (int ky = 0; ky < s.kernel_h; ++ky)
-            for (int kx = 0; kx < s.kernel_w; ++kx) {
-              const int iy = oy * s.stride_h - s.pad_top + ky * s.dilation_h;
-              const int ix = ox * s.stride_w - s.pad_left + kx * s.dilation_w;
-              if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
-              for (int ic = 0; ic < s.in_c; ++ic) {
-                const int x =
-                    val(c.input[((static_cast<size_t>(n) * s.in_h + iy) * s.in_w + ix) * s.in_c + ic], s.input_signed);
-                const int w =
-                    val(c.weights[((static_cast<size_t>(oc) * s.kernel_h + ky) * s.kernel_w + kx) * s.in_c + ic],
-                        s.weights_signed);
-                acc += int64_t{x - s.input_zero_point} * (w - s.weight_zero_point[static_cast<size_t>(oc)]);
-              }
-            }
-          const int32_t v = multiply_by_quantized_multiplier(
-              static_cast<int32_t>(acc), s.multiplier[static_cast<size_t>(oc)], s.shift[static_cast<size_t>(oc)]);
-          out[((static_cast<size_t>(n) * s.out_h + oy) * s.out_w + ox) * s.out_c + oc] =
-              static_cast<uint8_t>(clamp_i32(v + s.output_zero_point, s.act_min, s.act_max));
-        }
-  return out;
+  FastConvSpec s = c.spec;
+  s.weights = c.weights.data();
+  return testing::naive_conv(s, c.input);
 }
 
 std::vector<uint8_t> run_fast(const Case& c, int threads, std::string* kernel = nullptr) {

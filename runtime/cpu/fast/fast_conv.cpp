@@ -125,6 +125,7 @@ struct FastConv::Impl {
     std::vector<int32_t> pixel_sums;
     std::vector<uint8_t> onednn;
     std::vector<uint8_t> rows;  // the direct kernel's copy of a window's input rows
+    std::vector<const uint8_t*> in_rows;  // and where those rows are in the image
     std::unique_ptr<dnnl::stream> stream;
     dnnl::memory src[2], dst[2], sum[2], scratchpad[2];  // [0] full band, [1] last band
   };
@@ -315,7 +316,8 @@ struct FastConv::Impl {
   void run_band_direct(const uint8_t* image, uint8_t* out_image, int row0, Scratch& sc) {
     const int rows = std::min(band_rows, s.out_h - row0);
     const size_t row_bytes = static_cast<size_t>(s.in_w) * s.in_c;
-    std::vector<const uint8_t*> in_rows(static_cast<size_t>(s.kernel_h));
+    std::vector<const uint8_t*>& in_rows = sc.in_rows;  // kept: no allocation per band
+    in_rows.resize(static_cast<size_t>(s.kernel_h));
     for (int r = 0; r < rows; ++r) {
       const int oy = row0 + r;
       for (int ky = 0; ky < s.kernel_h; ++ky) {
