@@ -34,15 +34,16 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 passed=$((passed + $(count_tests "$root/build-asan")))
 
 echo "=== ThreadSanitizer build and driver tests"
-# Only the driver tests: they are the multi-threaded code (submitters, the simulator's
-# device thread calling the interrupt handler and watchdog). Everything they link, the
-# simulator included, is instrumented.
+# Only the multi-threaded code: the driver tests (submitters, the simulator's device
+# thread calling the interrupt handler and watchdog, the device's functional worker) and
+# the functional worker's own test (label "threads"). Everything they link, the simulator
+# included, is instrumented.
 cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTESSEL_WERROR=ON -DTESSEL_TSAN=ON
 cmake --build "$root/build-tsan" -j "$(nproc)" --target test_driver_smoke test_driver_ioctl \
-  test_driver_recovery test_driver_stress
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/build-tsan" -L driver --output-on-failure
-passed=$((passed + $(ctest --test-dir "$root/build-tsan" -N -L driver | sed -n 's/^Total Tests: //p')))
+  test_driver_recovery test_driver_stress test_functional_pipe
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$root/build-tsan" -L 'driver|threads' --output-on-failure
+passed=$((passed + $(ctest --test-dir "$root/build-tsan" -N -L 'driver|threads' | sed -n 's/^Total Tests: //p')))
 
 echo "=== Importer fuzzing (${fuzz_seconds}s)"
 CC=clang CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

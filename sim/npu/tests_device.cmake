@@ -27,3 +27,9 @@ tessel_test(test_npu_systemc unit unit/test_npu_systemc.cpp
 # runs on Debian 12). Leak checking stays on for this test; only thread stacks are not
 # scanned as roots (heap, globals and thread-local data still are).
 set_tests_properties(test_npu_systemc PROPERTIES ENVIRONMENT "LSAN_OPTIONS=use_stacks=0")
+# The functional worker thread: effects in posting order, failures (FunctionalPipe is
+# private to the device, so the test includes sim/npu/src).
+tessel_test(test_functional_pipe unit unit/test_functional_pipe.cpp
+  LIBS tessel_sim_npu tessel_isa_c)
+target_include_directories(test_functional_pipe PRIVATE ${PROJECT_SOURCE_DIR}/sim/npu/src)
+set_tests_properties(test_functional_pipe PROPERTIES LABELS "unit;threads")  # also under TSan

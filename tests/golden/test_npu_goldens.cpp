@@ -78,3 +78,41 @@ TEST_CASE("every model on every preset: NPU outputs equal the goldens byte for b
   }
   CHECK(runs > 0);
 }
+
+// Question answered: does applying the functional effects on a worker thread (the default
+// on a multi-core host, device.hpp) change anything a user sees? Real models, both ways.
+TEST_CASE("functional effects on a worker thread: outputs, cycles and counters unchanged", "[npu][golden][async]") {
+  const auto run_with = [](const char* async, const compiler::Loadable& loadable,
+                           const sim::npu::NpuConfig& hw, const std::vector<uint8_t>& input) {
+    setenv("TESSEL_SIM_ASYNC", async, 1);
+    npu::SimRunner runner(loadable, hw);
+    runner.set_input(0, input.data(), input.size());
+    npu::RunResult res = runner.run();
+    unsetenv("TESSEL_SIM_ASYNC");
+    return res;
+  };
+  for (const std::string model : {"coral_mobilenet_v2_1.0_224_quant", "mlperf_tiny_kws_dscnn_kws_ref_model"}) {
+    INFO(model);
+    const ir::Graph g = tflite::import_file((kShared / "models" / "tflite" / (model + ".tflite")).string());
+    const sim::npu::NpuConfig hw = sim::npu::load_npu_preset_or_file("default");
+    const compiler::CompileResult r = compiler::compile(g, hw);
+    std::vector<fs::path> files;
+    for (const auto& f : fs::directory_iterator(kShared / "goldens" / model))
+      if (io::ends_with(f.path().filename().string(), ".input.bin")) files.push_back(f.path());
+    REQUIRE_FALSE(files.empty());
+    std::sort(files.begin(), files.end());
+    const auto input = io::read_file(files.front().string());
+    const npu::RunResult one = run_with("0", r.loadable, hw, input);
+    const npu::RunResult two = run_with("1", r.loadable, hw, input);
+    REQUIRE(one.outputs.size() == two.outputs.size());
+    for (size_t n = 0; n < one.outputs.size(); ++n) CHECK(compare(one.outputs[n], two.outputs[n]) == "");
+    CHECK(one.npu_cycles == two.npu_cycles);
+    CHECK(one.counters == two.counters);
+    CHECK(one.stats == two.stats);
+    REQUIRE(one.layers.size() == two.layers.size());
+    for (size_t i = 0; i < one.layers.size(); ++i) {
+      CHECK(one.layers[i].first_cycle == two.layers[i].first_cycle);
+      CHECK(one.layers[i].last_cycle == two.layers[i].last_cycle);
+    }
+  }
+}

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
+#include <string>
+#include <thread>
 #include <type_traits>
 
+#include "functional_pipe.hpp"
 #include "tessel/ir/error.hpp"
 #include "tessel/sim/npu/timing.hpp"
 #include "tessel_npu_isa.h"
@@ -50,6 +54,15 @@ DmaFields dma_fields(const T& c) {
   return {c.dram_addr,    c.sram_addr,    c.len0,         c.n1,           c.n2,
           c.n3,           c.dram_stride1, c.dram_stride2, c.dram_stride3, c.sram_stride1,
           c.sram_stride2, c.sram_stride3};
+}
+
+// Functional effects on a worker thread: by default when the host has more than one
+// core; TESSEL_SIM_ASYNC=0 turns it off, =1 on (A/B measurements, tests, debugging).
+bool async_functional_default() {
+  const char* env = std::getenv("TESSEL_SIM_ASYNC");
+  if (env != nullptr && std::string(env) == "0") return false;
+  if (env != nullptr && std::string(env) == "1") return true;
+  return std::thread::hardware_concurrency() > 1;
 }
 
 uint8_t opcode_of(const isa::Command& cmd) {
@@ -102,9 +115,28 @@ Device::Device(const NpuConfig& config, int functional_threads, std::shared_ptr<
     dram_done_.push_back({r.id, done, r.bursts});
   });
   config_hash_ = npu_config_hash(config_);
+  pipe_ = std::make_unique<FunctionalPipe>(async_functional_default(), memory_, sram_.data(),
+                                           sram_.size());
 }
 
 Device::~Device() = default;
+
+PhysicalMemory& Device::memory() {
+  pipe_->wait();
+  return memory_;
+}
+
+uint8_t* Device::sram() {
+  pipe_->wait();
+  return sram_.data();
+}
+
+bool Device::async_functional() const { return pipe_->async(); }
+
+void Device::sync_functional() {
+  const FunctionalPipe::Failure f = pipe_->drain();
+  if (!f.ok && !halted_) halt(isa::ErrorCode::kBadOperand, f.engine, f.offset, 0, f.what);
+}
 
 // ------------------------------------------------------------------------------ registers
 
@@ -223,6 +255,7 @@ void Device::update_irq() {
 }
 
 void Device::reset_state() {
+  (void)pipe_->drain();  // a failure of the work being reset is moot
   ++epoch_;
   for (auto& e : engines_) e = EngineState{};
   hang_engine_ = {};
@@ -248,6 +281,7 @@ void Device::reset_state() {
 
 void Device::halt(isa::ErrorCode code, uint32_t engine, uint32_t offset, uint32_t fault_addr,
                   const std::string& why) {
+  (void)pipe_->drain();  // the commands started before the halt have their effects
   halted_ = true;
   ++epoch_;  // in-flight DRAM requests of the aborted work are ignored when they complete
   for (auto& e : engines_) e = EngineState{};
@@ -270,6 +304,9 @@ void Device::halt(isa::ErrorCode code, uint32_t engine, uint32_t offset, uint32_
 
 void Device::try_start_job() {
   if (job_active_ || halted_ || ring_head_ == ring_tail_) return;
+  // The ring entry and command buffer are read as the one-thread device would see them.
+  sync_functional();
+  if (halted_) return;
   job_context_ = 0;
   const auto bad_entry = [&](const std::string& why) {
     halt(isa::ErrorCode::kBadRingEntry, kCpEngine, 0, 0, why);
@@ -415,6 +452,10 @@ void Device::check_dma_operands(uint32_t sram_addr, uint32_t len0, uint32_t n1, 
 
 bool Device::retire_barrier() {
   if (!barrier_pending_ || !all_idle()) return false;
+  // The host may look at memory once it sees the fence value, the done job or an
+  // interrupt: every effect so far is applied first.
+  sync_functional();
+  if (halted_) return true;
   barrier_pending_ = false;
   counters_[perf(isa::Perf::kCommands)]++;
   CommandRecord rec;
@@ -498,7 +539,7 @@ void Device::start_compute(uint32_t e) {
   EngineState& s = engines_[e];
   const ComputeTiming t = compute_timing(s.current.cmd, config_);
   try {
-    functional_->execute(s.current.cmd, sram_.data(), sram_.size());
+    pipe_->compute(*functional_, s.current.cmd, e, s.current.offset);
   } catch (const OperandError& err) {  // checked at dispatch; kept as a safety net
     return halt(isa::ErrorCode::kBadOperand, e, s.current.offset, 0, err.what());
   }
@@ -568,12 +609,11 @@ void Device::start_dma(uint32_t e) {
   s.outstanding = 0;
   s.last_done_dram = 0;
   uint64_t moved = 0, total_bursts = 0;
+  std::vector<FunctionalPipe::Copy> copies;
+  copies.reserve(segs.size());
+  for (const DmaSegment& g : segs) copies.push_back({g.phys, g.sram, g.len});
+  pipe_->dma(load, std::move(copies));
   for (const DmaSegment& g : segs) {
-    if (load) {
-      memory_.read(g.phys, sram_.data() + g.sram, g.len);
-    } else {
-      memory_.write(g.phys, sram_.data() + g.sram, g.len);
-    }
     moved += g.len;
     const uint64_t ready = now_ + config_.dma.setup_cycles + g.walked;
     uint64_t b = g.phys / burst * burst;

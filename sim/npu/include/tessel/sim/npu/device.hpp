@@ -20,6 +20,13 @@
 // Errors (MMU fault, malformed command, bad operand): the device halts, sets
 // ERROR_STATUS/ERROR_OFFSET/FAULT_ADDR, raises the interrupt and stays halted until
 // SOFT_RESET. A faulting DMA moves no bytes at all.
+//
+// Threads: the functional effects (the bytes) may be applied by a worker thread in
+// command-start order while this thread simulates time (FunctionalPipe, on by default on
+// a host with more than one core; TESSEL_SIM_ASYNC=0 turns it off). Nothing observable
+// changes: the device waits for the worker before it retires a FENCE or END (so before
+// the host can see a fence value, a done job or their interrupt), before it halts and
+// before it reads a ring entry or command buffer; memory() and sram() wait too.
 
 #include <algorithm>
 #include <array>
@@ -42,6 +49,8 @@
 
 namespace tessel::sim::npu {
 
+class FunctionalPipe;
+
 inline constexpr uint64_t kNever = ~uint64_t{0};
 inline constexpr uint32_t kEngines = 4;  // isa::Engine values
 
@@ -63,7 +72,8 @@ class Device {
   // ---- host interface -----------------------------------------------------------------
   uint32_t read_reg(uint32_t offset);
   void write_reg(uint32_t offset, uint32_t value);
-  PhysicalMemory& memory() { return memory_; }
+  // Device memory and SRAM: both first wait for functional effects still being applied.
+  PhysicalMemory& memory();
   // Called with the new level whenever (IRQ_STATUS & IRQ_MASK) != 0 changes.
   void set_irq_callback(std::function<void(bool)> cb) { irq_cb_ = std::move(cb); }
   bool irq_level() const { return (irq_status_ & irq_mask_) != 0; }
@@ -102,9 +112,11 @@ class Device {
   }
   void set_trace_window(uint64_t cycles) { trace_window_ = cycles == 0 ? 1 : cycles; }
   const mem::MemorySystem& memory_system() const { return *dram_; }
-  uint8_t* sram() { return sram_.data(); }
+  uint8_t* sram();
   size_t sram_size() const { return sram_.size(); }
   FunctionalUnit& functional() { return *functional_; }
+  // True when functional effects run on a worker thread (see the header comment).
+  bool async_functional() const;
   // Fault injection for driver tests: the engine's next command never completes.
   void inject_hang(isa::Engine engine) { hang_engine_[static_cast<uint32_t>(engine)] = true; }
   // Fault injection: the engine's next DMA command fails (ERROR_CODE DMA_ERROR, FAULT_ADDR
@@ -160,6 +172,8 @@ class Device {
     return s.outstanding == 0 || s.outstanding + x.bursts <= config_.dma.max_outstanding;
   }
   void reset_state();
+  // Waits for the functional worker; halts (BAD_OPERAND) if it reports a failure.
+  void sync_functional();
   void update_irq();
   void set_irq(uint32_t bits);
   void halt(isa::ErrorCode code, uint32_t engine, uint32_t offset, uint32_t fault_addr,
@@ -252,6 +266,10 @@ class Device {
   // Precomputed for the crossings' fast path (device.cpp, div_exact).
   uint64_t dram_fast_max_ = 0, npu_fast_max_ = 0;
   double inv_den_ = 1.0, inv_num_ = 1.0;
+
+  // Last member: destroyed first, so the worker finishes before SRAM, memory and the
+  // functional unit go away.
+  std::unique_ptr<FunctionalPipe> pipe_;
 };
 
 }  // namespace tessel::sim::npu
