@@ -56,6 +56,20 @@ class LinearMapper final : public IAddressMapper {
     return d;
   }
 
+  void decode_to(std::uint64_t addr, DecodedAddress* out) const override {
+    const std::uint64_t a = addr >> burst_shift_;
+    const auto get = [&](AddrField f) {
+      const auto i = static_cast<std::size_t>(f);
+      return static_cast<std::uint32_t>((a >> shift_[i]) & mask_[i]);
+    };
+    out->channel = get(AddrField::Channel);
+    out->rank = get(AddrField::Rank);
+    out->bankgroup = get(AddrField::BankGroup);
+    out->bank = get(AddrField::Bank);
+    out->row = get(AddrField::Row);
+    out->column = get(AddrField::Column);
+  }
+
   bool column_field(std::uint32_t* shift, std::uint32_t* bits) const override {
     for (const Field& f : fields_) {
       if (f.which != AddrField::Column) continue;

@@ -23,6 +23,10 @@ class IAddressMapper {
   virtual ~IAddressMapper() = default;
   virtual const std::string& name() const = 0;
   virtual DecodedAddress decode(std::uint64_t addr) const = 0;
+  // decode() into `*out` (the same result). For callers that keep the location in a
+  // container: writing it in place avoids copying a just-built struct, which costs a
+  // store-forwarding stall per decode on x86 (MemorySystem::split).
+  virtual void decode_to(std::uint64_t addr, DecodedAddress* out) const { *out = decode(addr); }
   // For mappings that are bit fields of the burst index (addr / burst bytes): the column's
   // field, [*shift, *shift + *bits). Two addresses whose burst indices differ only there
   // are in the same channel, rank, bank group, bank and row. False (the default) when the
