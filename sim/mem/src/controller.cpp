@@ -81,7 +81,8 @@ ChannelController::ChannelController(const DramConfig& config, std::uint32_t cha
   skip_mask_.assign((banks + 63) / 64, 0);
 }
 
-void ChannelController::enqueue(const Request& request, const DecodedAddress& where,
+void ChannelController::enqueue(const Request& request, std::uint64_t addr,
+                                std::uint32_t bursts, const DecodedAddress& where,
                                 std::uint64_t now) {
   const int q = request.is_write ? kWriteQ : kReadQ;
   if (!can_accept(request.is_write))
@@ -92,7 +93,11 @@ void ChannelController::enqueue(const Request& request, const DecodedAddress& wh
   const std::int32_t s = free_.back();
   free_.pop_back();
   Slot& slot = slots_[static_cast<std::size_t>(s)];
-  slot.req = request;
+  slot.req.addr = addr;  // field by field (see controller.hpp)
+  slot.req.is_write = request.is_write;
+  slot.req.id = request.id;
+  slot.req.arrival = now;
+  slot.req.bursts = bursts;
   slot.where = where;
   slot.bank = device_.flat_bank(where.rank, where.bankgroup, where.bank);
   if (next_seq_ >> (63 - kBankBits) != 0)
@@ -713,10 +718,10 @@ void ChannelController::execute() {
       stats_.row_hits += n - 1;  // a train's later bursts find their row open
       if (write) {
         stats_.writes += n;
-        write_done_.push({slot.req, last + write_latency_});
+        write_done_.push(slot.req, last + write_latency_);
       } else {
         stats_.reads += n;
-        read_done_.push({slot.req, last + read_latency_});
+        read_done_.push(slot.req, last + read_latency_);
       }
       stats_.bytes += std::uint64_t{burst_bytes_} * n;
       stats_.data_bus_busy_cycles += std::uint64_t{tBL_} * n;

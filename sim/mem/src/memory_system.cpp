@@ -144,7 +144,7 @@ std::uint32_t MemorySystem::max_entries_per_channel(std::uint64_t addr, std::uin
   return most;
 }
 
-std::uint32_t MemorySystem::send_transaction(Request request, std::uint32_t bytes) {
+std::uint32_t MemorySystem::send_transaction(const Request& request, std::uint32_t bytes) {
   if (in_tick_)
     throw std::logic_error("MemorySystem::send_transaction called from a callback inside tick_until");
   if (bytes == config_.org.burst_bytes() && request.addr % bytes == 0) {  // one burst
@@ -153,14 +153,9 @@ std::uint32_t MemorySystem::send_transaction(Request request, std::uint32_t byte
   }
   if (!can_accept_transaction(request.addr, bytes, request.is_write))
     throw std::logic_error("MemorySystem::send_transaction: channel queue full (check can_accept_transaction first)");
-  request.arrival = now_;
   const std::vector<Train>& trains = split(request.addr, bytes).trains;
-  for (const Train& t : trains) {
-    Request r = request;
-    r.addr = t.addr;
-    r.bursts = t.bursts;
-    channels_[t.where.channel]->enqueue(r, t.where, now_);
-  }
+  for (const Train& t : trains)  // arrival = now_
+    channels_[t.where.channel]->enqueue(request, t.addr, t.bursts, t.where, now_);
   return static_cast<std::uint32_t>(trains.size());
 }
 

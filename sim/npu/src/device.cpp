@@ -112,7 +112,12 @@ Device::Device(const NpuConfig& config, int functional_threads, std::shared_ptr<
       std::max<uint32_t>(1, (burst + config.dma.bus_bytes_per_cycle - 1) /
                                 config.dma.bus_bytes_per_cycle);
   dram_->set_completion_callback([this](const mem::Request& r, std::uint64_t done) {
-    dram_done_.push_back({r.id, done, r.bursts});
+    // Fields stored in place: a temporary DramDone copied into the vector was read back
+    // wider than it was written (a store-forwarding stall per completion).
+    DramDone& d = dram_done_.emplace_back();
+    d.id = r.id;
+    d.cycle = done;
+    d.bursts = r.bursts;
   });
   config_hash_ = npu_config_hash(config_);
   pipe_ = std::make_unique<FunctionalPipe>(async_functional_default(), memory_, sram_.data(),

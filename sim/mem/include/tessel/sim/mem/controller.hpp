@@ -51,8 +51,16 @@ class ChannelController {
   std::uint32_t free_entries(bool is_write) const {
     return is_write ? write_depth_ - qsize_[1] : read_depth_ - qsize_[0];
   }
-  // Queues a request at cycle `now` (>= every cycle already processed).
-  void enqueue(const Request& request, const DecodedAddress& where, std::uint64_t now);
+  // Queues a request at cycle `now` (>= every cycle already processed); its arrival is
+  // `now`.
+  void enqueue(const Request& request, const DecodedAddress& where, std::uint64_t now) {
+    enqueue(request, request.addr, request.bursts, where, now);
+  }
+  // The same for a train of `request`'s transaction: its address and burst count given
+  // apart, so that no modified copy of the request is built (each such copy, read back
+  // wider than it was written, was a store-forwarding stall).
+  void enqueue(const Request& request, std::uint64_t addr, std::uint32_t bursts,
+               const DecodedAddress& where, std::uint64_t now);
 
   // The next cycle with something to do (kNever if nothing ever will, e.g. no refresh).
   std::uint64_t next_event() {
@@ -131,9 +139,13 @@ class ChannelController {
     std::uint64_t front_cycle = kNever;
     bool empty() const { return front_cycle == kNever; }
     const Done& front() const { return items[head]; }
-    void push(const Done& d) {
-      items.push_back(d);
-      if (front_cycle == kNever) front_cycle = d.cycle;
+    // Built in place: a Done assembled on the stack and then copied cost a
+    // store-forwarding stall per completion (two 8-byte stores read back as 16 bytes).
+    void push(const Request& req, std::uint64_t cycle) {
+      Done& d = items.emplace_back();
+      d.req = req;
+      d.cycle = cycle;
+      if (front_cycle == kNever) front_cycle = cycle;
     }
     void pop() {
       if (++head == items.size()) {

@@ -56,7 +56,7 @@ class MemorySystem final : private ICompletionSink {
   bool can_accept_transaction(std::uint64_t addr, std::uint32_t bytes, bool is_write) const;
   // std::invalid_argument on a misaligned or oversized transaction, std::logic_error if
   // !can_accept_transaction(). Returns the number of trains queued.
-  std::uint32_t send_transaction(Request request, std::uint32_t bytes);
+  std::uint32_t send_transaction(const Request& request, std::uint32_t bytes);
   // The most queue entries one channel needs for the transaction at `addr` (with empty
   // queues it is accepted only if this fits the channel's read and write queues).
   std::uint32_t max_entries_per_channel(std::uint64_t addr, std::uint32_t bytes) const;
