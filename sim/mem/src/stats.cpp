@@ -31,11 +31,15 @@ void LatencyHistogram::add(std::uint64_t cycles) {
     ++sparse_[cycles];
   }
   ++count_;
-  sum_ += static_cast<long double>(cycles);
+  sum_ += cycles;
 }
 
 double LatencyHistogram::mean() const {
-  return count_ == 0 ? 0.0 : static_cast<double>(sum_ / static_cast<long double>(count_));
+  // The same division as when the sum was kept in long double (exact for integers below
+  // 2^64, as this one is), so means are unchanged to the last bit.
+  return count_ == 0 ? 0.0
+                     : static_cast<double>(static_cast<long double>(sum_) /
+                                           static_cast<long double>(count_));
 }
 
 std::uint64_t LatencyHistogram::percentile(double p) const {

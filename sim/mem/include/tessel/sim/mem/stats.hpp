@@ -52,7 +52,7 @@ class LatencyHistogram {
   std::vector<std::uint64_t> counts_;
   std::map<std::uint64_t, std::uint64_t> sparse_;
   std::uint64_t count_ = 0;
-  long double sum_ = 0;
+  std::uint64_t sum_ = 0;  // exact (an x87 long double add per request was slow)
 };
 
 struct MemoryStats {
