@@ -36,7 +36,7 @@ bool MemorySystem::can_accept(std::uint64_t addr, bool is_write) const {
   return channels_[decode(addr).channel]->can_accept(is_write);
 }
 
-void MemorySystem::send(Request request) {
+void MemorySystem::send(const Request& request) {
   if (in_tick_)
     throw std::logic_error("MemorySystem::send called from a callback inside tick_until");
   if (request.bursts != 1)
@@ -45,8 +45,7 @@ void MemorySystem::send(Request request) {
   ChannelController& ch = *channels_[where.channel];
   if (!ch.can_accept(request.is_write))
     throw std::logic_error("MemorySystem::send: channel queue full (check can_accept first)");
-  request.arrival = now_;
-  ch.enqueue(request, where, now_);
+  ch.enqueue(request, where, now_);  // arrival = now_ (by reference: no modified copy)
 }
 
 const MemorySystem::Split& MemorySystem::split(std::uint64_t addr, std::uint32_t bytes) const {

@@ -41,9 +41,10 @@ class MemorySystem final : private ICompletionSink {
   void add_observer(IDramObserver* observer) { observers_.push_back(observer); }
 
   bool can_accept(std::uint64_t addr, bool is_write) const;
-  // Queues one burst; stamps request.arrival = now(). std::logic_error if !can_accept()
+  // Queues one burst arriving at now() (the queued copy's arrival; `request` is not
+  // changed). std::logic_error if !can_accept()
   // or request.bursts != 1.
-  void send(Request request);
+  void send(const Request& request);
 
   // A transaction: `bytes` from `addr` (both multiples of the burst size; at most 4 KiB,
   // inside one 4 KiB page, as an AXI burst). It becomes one request per (channel, bank,
