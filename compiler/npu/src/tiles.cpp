@@ -591,12 +591,27 @@ double channel_fraction(const Xfer& x, const sim::npu::NpuConfig& hw) {
   return double(count) / channels;
 }
 
+// The NPU bus's effective bytes per core cycle. When the bus (not the DRAM) is the
+// bottleneck, the DMA engines keep at most dma.max_outstanding bursts in flight; if those
+// cannot cover an all-bank refresh (tRFC), every refresh stops the stream and the bus
+// idles for it, so the bus loses the refresh's share of time (tRFC / tREFI: 7 % on
+// LPDDR4X). When the DRAM is the bottleneck, kDramEfficiency already counts refresh.
+double bus_bytes_per_cycle(const sim::npu::NpuConfig& hw) {
+  const double bus = hw.dma.bus_bytes_per_cycle;
+  const auto& t = hw.dram.timing;
+  if (hw.dram.controller.refresh == "none" || t.tREFI == 0) return bus;
+  const double trfc_cycles = double(t.tRFC) * t.tCK_ps / 1e6 * hw.clock_mhz;
+  const double window = double(hw.dma.max_outstanding) * hw.dram.org.burst_bytes();
+  if (window >= bus * trfc_cycles) return bus;
+  return bus * (1.0 - std::min(1.0, double(t.tRFC) / double(t.tREFI)));
+}
+
 double dma_cycles(const Xfer& x, const sim::npu::NpuConfig& hw) {
   const double burst = hw.dram.org.burst_bytes();
   // ~90 % of the DRAM's peak: refresh, and read/write turnarounds when loads and stores of
   // neighbouring tiles interleave (measured on the simulator, docs/compiler.md).
   const double dram_bytes_per_cycle = hw.dram.peak_bandwidth_gbps() * kDramEfficiency * 1e3 / hw.clock_mhz;
-  const double bw = std::min<double>(hw.dma.bus_bytes_per_cycle, dram_bytes_per_cycle * channel_fraction(x, hw));
+  const double bw = std::min<double>(bus_bytes_per_cycle(hw), dram_bytes_per_cycle * channel_fraction(x, hw));
   const double rows = double(x.n1) * x.n2;
   const double bursts_per_row = std::ceil(double(x.len0) / burst) + (x.len0 % uint32_t(burst) ? 1 : 0);
   // Each row of a strided transfer also costs about one extra burst-pair of time (a new
