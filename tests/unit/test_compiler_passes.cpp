@@ -2221,6 +2221,48 @@ TEST_CASE("tile: estimate() says when a tiling needs more SRAM than the preset h
   CHECK(chosen.fits);
 }
 
+TEST_CASE("cost: a bus-bound stream that cannot cover a refresh loses tRFC/tREFI of the bus", "[tile][cost]") {
+  // The first CONV of MobileNetV2 on the 256-MAC preset is memory-bound (8 B/cycle bus,
+  // 8 outstanding bursts: 256 bytes, far less than the ~1100 the bus moves in one refresh).
+  const sim::npu::NpuConfig& small = preset("ethos-u55-256");
+  const Compiled& c = compiled(mobilenet_v2(), small);
+  const NpuOp* first = nullptr;
+  for (const NpuOp& n : c.plan.npu_ops)
+    if (n.kind == NpuKind::conv) {
+      first = &n;
+      break;
+    }
+  REQUIRE(first);
+  const TileShape t = first->tile;
+  const Cost with = estimate(*first, t, small);
+  REQUIRE(with.fits);
+  REQUIRE(with.dma > with.compute);
+  sim::npu::NpuConfig no_refresh = small;
+  no_refresh.dram.controller.refresh = "none";
+  const Cost without = estimate(*first, t, no_refresh);
+  const auto& tm = small.dram.timing;
+  const double share = double(tm.tRFC) / tm.tREFI;  // 598 / 8328 on LPDDR4X
+  // Transfer time scales by 1 / (1 - share); setup and latency do not.
+  CHECK(double(with.dma) > double(without.dma) * (1 + 0.8 * share));
+  CHECK(double(with.dma) < double(without.dma) / (1 - share) + 1);
+  // A window that covers a refresh keeps the full bus rate.
+  sim::npu::NpuConfig deep = small;
+  deep.dma.max_outstanding = 1024;
+  CHECK(estimate(*first, t, deep).dma == without.dma);
+  // The default preset is DRAM-bound: the bus term does not apply there.
+  const NpuOp* d0 = nullptr;
+  const Compiled& cd = compiled(mobilenet_v2(), default_hw());
+  for (const NpuOp& n : cd.plan.npu_ops)
+    if (n.kind == NpuKind::conv) {
+      d0 = &n;
+      break;
+    }
+  REQUIRE(d0);
+  sim::npu::NpuConfig dflt_none = default_hw();
+  dflt_none.dram.controller.refresh = "none";
+  CHECK(estimate(*d0, d0->tile, default_hw()).dma == estimate(*d0, d0->tile, dflt_none).dma);
+}
+
 // The pass places each new region at the top of the SRAM unless that overlaps the region
 // its producer reads; then just below it. A chain thus reuses two regions (an earlier
 // version stacked every region below the previous one, wasting SRAM).
