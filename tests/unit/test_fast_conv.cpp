@@ -119,6 +119,49 @@ TEST_CASE("fast convolution regression: 2 threads, batch 2, odd width, stride 2,
   }
 }
 
+TEST_CASE("fast convolution: outputs cut into several row bands per thread are exact", "[fast]") {
+  // Outputs too tall for one cache-sized band (DeepLabV3's 33x33 layers with 160-512
+  // channels): on several threads the bands are made a multiple of the threads and evened
+  // out (33 rows: 9 + 9 + 9 + 6 or 17 + 16). Every split must give the same bytes.
+  if (!fast_conv_supported()) return;
+  // Input depths for each kernel: the direct one (24), the register-blocked 1x1 (64), oneDNN
+  // (400: past the 1x1 kernel's uint8 limit).
+  std::mt19937 rng(11);
+  for (const int in_c : {24, 64, 400})
+    for (const int out_c : {160, 256})
+      for (const bool uint8_model : {false, true})
+        for (const int threads : {1, 2, 3}) {
+          INFO("in_c " << in_c << " out_c " << out_c << " u8 " << uint8_model << " threads " << threads);
+          Case c;
+          FastConvSpec& s = c.spec;
+          s.batch = 1, s.in_h = 33, s.in_w = 33, s.in_c = in_c, s.out_c = out_c;
+          s.kernel_h = s.kernel_w = 1, s.stride_h = s.stride_w = 1;
+          s.dilation_h = s.dilation_w = 1;
+          testing::set_output_geometry(s, true);
+          s.input_signed = s.output_signed = s.weights_signed = !uint8_model;
+          s.input_zero_point = uint8_model ? 121 : -7;
+          s.output_zero_point = uint8_model ? 130 : 3;
+          s.act_min = uint8_model ? 0 : -128;
+          s.act_max = uint8_model ? 255 : 127;
+          c.weights.resize(static_cast<size_t>(out_c) * s.in_c);
+          for (auto& b : c.weights) b = static_cast<uint8_t>(rng());
+          c.input.resize(static_cast<size_t>(33) * 33 * s.in_c);
+          for (auto& b : c.input) b = static_cast<uint8_t>(rng());
+          s.weights = c.weights.data();
+          for (int oc = 0; oc < out_c; ++oc) {
+            s.weight_zero_point.push_back(uint8_model ? static_cast<int32_t>(rng() % 256) : 0);
+            s.bias.push_back(static_cast<int32_t>(rng() % 40000) - 20000);
+            const QuantizedMultiplier q = quantize_multiplier(std::ldexp(0.5 + (rng() % 1000) / 2000.0, -9));
+            s.multiplier.push_back(q.multiplier);
+            s.shift.push_back(q.shift);
+          }
+          FastConv conv(s, threads);
+          std::vector<uint8_t> out(static_cast<size_t>(33) * 33 * out_c);
+          conv.run(c.input.data(), out.data());
+          REQUIRE(out == naive_conv(s, c.input));
+        }
+}
+
 TEST_CASE("vector requantization equals the scalar reference bit for bit", "[fast]") {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int32_t> any(INT32_MIN, INT32_MAX);

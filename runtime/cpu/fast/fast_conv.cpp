@@ -162,8 +162,17 @@ struct FastConv::Impl {
     const int64_t row_bytes = int64_t{s.out_w} * s.out_c * 4 * (need_sums && s.depthwise ? 2 : 1);
     band_rows = static_cast<int>(std::clamp<int64_t>(kBandBytes / std::max<int64_t>(row_bytes, 1), 1, s.out_h));
     const int64_t bands_per_image = (s.out_h + band_rows - 1) / band_rows;
-    if (s.batch * bands_per_image < threads)
+    if (s.batch * bands_per_image < threads) {
       band_rows = std::max(1, static_cast<int>((int64_t{s.out_h} * s.batch + threads - 1) / threads));
+    } else if (threads > 1 && s.batch == 1) {
+      // Whole rounds of even bands: the static schedule gives each thread a run of bands,
+      // so 3 bands on 2 threads left one thread two (33 rows as 15 + 15 + 3 took 30 rows'
+      // time on one thread), and 2 uneven ones (24 + 9) one thread most of the work. Round
+      // the count up to a multiple of the threads and even out the heights (33 rows:
+      // 9 + 9 + 9 + 6, or 17 + 16). Never taller than the cache-sized height above.
+      const int64_t bands = (bands_per_image + threads - 1) / threads * threads;
+      band_rows = static_cast<int>((s.out_h + bands - 1) / bands);
+    }
     band_rows = std::min(band_rows, s.out_h);
 
     const dnnl::memory::dims wdims =
