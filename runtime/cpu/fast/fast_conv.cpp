@@ -10,6 +10,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "tessel/ir/error.hpp"
+#include "tessel/kernels/depthwise_conv.hpp"
 #include "tessel/kernels/small_conv.hpp"
 
 namespace tessel::kernels {
@@ -70,6 +71,16 @@ bool use_pointwise_conv(const FastConvSpec& s) {
   return s.in_c >= 32 && s.in_c <= deepest;
 }
 
+// Whether a depthwise convolution runs the direct kernel (depthwise_conv.hpp: int16 pairs,
+// vpdpwssd, requantized in registers) instead of oneDNN's int32 output + requantize_tile
+// (plus, for uint8 weights, a second all-ones oneDNN run for the window sums). Measured
+// (docs/kernels.md): RULE-TBD. TESSEL_DW_CONV=0 turns it off (A/B measurements, tests of
+// the oneDNN path).
+bool use_dw_conv(const FastConvSpec& s) {
+  if (const char* env = std::getenv("TESSEL_DW_CONV"); env && std::string(env) == "0") return false;
+  return small_conv_cpu_ok() && depthwise_conv_fits(s);
+}
+
 inline int32_t wrap_add(int32_t a, int64_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
 }
@@ -115,6 +126,7 @@ struct FastConv::Impl {
   BandPrimitive full, last;    // unused when `direct` or `pointwise` is set
   std::unique_ptr<SmallConv> direct;
   std::unique_ptr<PointwiseConv> pointwise;
+  std::unique_ptr<DepthwiseConv> dw;
   std::vector<uint8_t> padded;
   ChannelRequant rq;
 
@@ -146,7 +158,10 @@ struct FastConv::Impl {
     padded_h = std::max(s.in_h + s.pad_top, (s.out_h - 1) * s.stride_h + kh_eff);
     padded_w = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + kw_eff);
     pad_input = s.pad_top > 0 || s.pad_left > 0 || padded_h > s.in_h || padded_w > s.in_w;
-    if (use_pointwise_conv(s)) {
+    if (use_dw_conv(s)) {
+      dw = std::make_unique<DepthwiseConv>(s);  // pads as it converts rows: no padded image
+      pad_input = false;
+    } else if (use_pointwise_conv(s)) {
       pointwise = std::make_unique<PointwiseConv>(s);  // 1x1, stride 1, no padding
       pad_input = false;
     } else if (use_small_conv(s)) {
@@ -178,7 +193,7 @@ struct FastConv::Impl {
     const dnnl::memory::dims wdims =
         s.depthwise ? dnnl::memory::dims{groups, out_per_group, 1, s.kernel_h, s.kernel_w}
                     : dnnl::memory::dims{s.out_c, in_per_group, s.kernel_h, s.kernel_w};
-    if (!direct && !pointwise) {
+    if (!direct && !pointwise && !dw) {
       // Primitives are created single-threaded: they run inside our own parallel loop.
       omp_set_num_threads(1);
       full = make_band_primitive(band_rows, wdims);
@@ -242,7 +257,7 @@ struct FastConv::Impl {
     scratch.resize(static_cast<size_t>(threads));
     const size_t band_pixels = static_cast<size_t>(band_rows) * s.out_w;
     for (Scratch& sc : scratch) {
-      if (direct || pointwise) continue;  // their scratch (sc.rows) is sized on first use
+      if (direct || pointwise || dw) continue;  // their scratch (sc.rows) is sized on first use
       sc.acc.resize(band_pixels * s.out_c);
       if (need_sums) sc.sums.resize(s.depthwise ? band_pixels * s.out_c : band_pixels);
       if (need_sums && !s.depthwise)
@@ -342,6 +357,10 @@ struct FastConv::Impl {
       run_band_direct(image, out_image, row0, sc);
       return;
     }
+    if (dw) {
+      dw->run_rows(image, row0, std::min(band_rows, s.out_h - row0), out_image, sc.rows);
+      return;
+    }
     if (pointwise) {  // the band's pixels are consecutive in input and output
       const int64_t first = int64_t{row0} * s.out_w, pixels = int64_t{std::min(band_rows, s.out_h - row0)} * s.out_w;
       pointwise->run(image + first * s.in_c, pixels, out_image + first * s.out_c, sc.rows);
@@ -423,7 +442,7 @@ FastConv::~FastConv() = default;
 void FastConv::run(const void* input, void* output) { impl_->run(input, output); }
 int64_t FastConv::macs() const { return impl_->macs; }
 const char* FastConv::kernel() const {
-  return impl_->direct ? "direct-vnni" : impl_->pointwise ? "pointwise-vnni" : "onednn";
+  return impl_->direct ? "direct-vnni" : impl_->pointwise ? "pointwise-vnni" : impl_->dw ? "depthwise-vnni" : "onednn";
 }
 
 }  // namespace tessel::kernels

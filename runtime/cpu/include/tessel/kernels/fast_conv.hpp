@@ -63,8 +63,9 @@ class FastConv {
   void run(const void* input, void* output);
   int64_t macs() const;
   // Which kernel computes the int32 sums: "onednn" (oneDNN + requantize_tile),
-  // "direct-vnni" (small_conv.hpp, chosen for small input depth) or "pointwise-vnni"
-  // (small_conv.hpp's PointwiseConv, 1x1 convolutions of mid input depth).
+  // "direct-vnni" (small_conv.hpp, chosen for small input depth), "pointwise-vnni"
+  // (small_conv.hpp's PointwiseConv, 1x1 convolutions of mid input depth) or
+  // "depthwise-vnni" (depthwise_conv.hpp, depthwise with depth multiplier 1).
   const char* kernel() const;
 
  private:
