@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <numeric>
 
 #include "tessel/ir/error.hpp"
 #include "tessel/kernels/small_conv.hpp"
@@ -56,7 +57,8 @@ DepthwiseConv::DepthwiseConv(const FastConvSpec& s) {
   p.out_h = s.out_h, p.out_w = s.out_w;
   // Pair pixel q starts at padded column q; output pixel ox reads pairs ox * stride_w +
   // 2 kp * dilation_w.
-  p.pair_w = (s.out_w - 1) * s.stride_w + 2 * (p.pairs_w - 1) * s.dilation_w + 1;
+  p.pair_step = std::gcd(s.stride_w, 2 * s.dilation_w);
+  p.pair_w = ((s.out_w - 1) * s.stride_w + 2 * (p.pairs_w - 1) * s.dilation_w) / p.pair_step + 1;
   p.pair_row_bytes = int64_t{p.pair_w} * p.blocks * 64;
   p.input_zero_point = s.input_zero_point;
   p.input_signed = s.input_signed;

@@ -29,31 +29,45 @@ uint8_t* aligned(uint8_t* p) {
   return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63});
 }
 
-// Converts input row `src` (in_w * channels bytes) into pair form at `dst`.
+// x - zx of one block of 16 channels at input column x (0 outside the image), as int32.
+template <bool Signed>
+inline __m512i x16(const DepthwiseConvPlan& p, const uint8_t* src, int x, int b, __mmask16 m, __m512i zx) {
+  if (x < 0 || x >= p.in_w) return _mm512_setzero_si512();
+  const __m128i bytes = _mm_maskz_loadu_epi8(m, src + int64_t{x} * p.channels + b * 16);
+  const __m512i v = Signed ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+  return _mm512_maskz_sub_epi32(m, v, zx);
+}
+
+inline __m512i pair(__m512i lo, __m512i hi) {
+  return _mm512_mask_blend_epi16(0xAAAAAAAA, lo, _mm512_slli_epi32(hi, 16));
+}
+
+// Converts input row `src` (in_w * channels bytes) into pair form at `dst`: pair j holds
+// columns (q, q + dilation_w) of the padded row, q = j * pair_step. Each input column is
+// converted once: when pair_step equals dilation_w (stride 1, no dilation) a pair's high
+// half is the next pair's low half.
+template <bool Signed>
 void convert_row(const DepthwiseConvPlan& p, const uint8_t* src, uint8_t* dst) {
   const __m512i zx = _mm512_set1_epi32(p.input_zero_point);
-  const int64_t c = p.channels;
-  for (int q = 0; q < p.pair_w; ++q) {
-    const int lo_x = q - p.pad_left, hi_x = lo_x + p.dilation_w;
-    const bool lo_in = lo_x >= 0 && lo_x < p.in_w, hi_in = hi_x >= 0 && hi_x < p.in_w;
-    uint8_t* d = dst + int64_t{q} * p.blocks * 64;
-    if (!lo_in && !hi_in) {
-      std::memset(d, 0, static_cast<size_t>(p.blocks) * 64);
-      continue;
-    }
-    const uint8_t* lo_src = src + lo_x * c;
-    const uint8_t* hi_src = src + hi_x * c;
-    for (int b = 0; b < p.blocks; ++b) {
-      const int64_t left = c - b * 16;
-      const __mmask16 m = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1);
-      auto x16 = [&](bool in, const uint8_t* at) {
-        if (!in) return _mm512_setzero_si512();
-        const __m128i bytes = _mm_maskz_loadu_epi8(m, at + b * 16);
-        const __m512i x = p.input_signed ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
-        return _mm512_maskz_sub_epi32(m, x, zx);
-      };
-      const __m512i lo = x16(lo_in, lo_src), hi = x16(hi_in, hi_src);
-      _mm512_store_si512(d + b * 64, _mm512_mask_blend_epi16(0xAAAAAAAA, lo, _mm512_slli_epi32(hi, 16)));
+  const int64_t pixel_bytes = int64_t{p.blocks} * 64;
+  const int d = p.dilation_w, step = p.pair_step;
+  for (int b = 0; b < p.blocks; ++b) {
+    const int left = p.channels - b * 16;
+    const __mmask16 m = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1);
+    uint8_t* out = dst + b * 64;
+    if (step == d) {
+      __m512i lo = x16<Signed>(p, src, -p.pad_left, b, m, zx);
+      for (int j = 0; j < p.pair_w; ++j) {
+        const __m512i hi = x16<Signed>(p, src, (j + 1) * step - p.pad_left, b, m, zx);
+        _mm512_store_si512(out + j * pixel_bytes, pair(lo, hi));
+        lo = hi;
+      }
+    } else {
+      for (int j = 0; j < p.pair_w; ++j) {
+        const int x = j * step - p.pad_left;
+        _mm512_store_si512(out + j * pixel_bytes,
+                           pair(x16<Signed>(p, src, x, b, m, zx), x16<Signed>(p, src, x + d, b, m, zx)));
+      }
     }
   }
 }
@@ -83,7 +97,7 @@ void block_row(const Output& k, const __m512i (&w)[G], const uint8_t* const (&at
 template <int G>
 void row_kernel(const DepthwiseConvPlan& p, const uint8_t* const* hrow, uint8_t* out) {
   const int64_t pixel_bytes = int64_t{p.blocks} * 64;
-  const int64_t step = p.stride_w * pixel_bytes;
+  const int64_t step = p.stride_w / p.pair_step * pixel_bytes;
   const int64_t out_c = p.channels;
   const Clamp clamp = clamp_mode(p.rq, p.output_signed);
   Output k = {};
@@ -102,7 +116,7 @@ void row_kernel(const DepthwiseConvPlan& p, const uint8_t* const* hrow, uint8_t*
     for (int g = 0; g < G; ++g) {
       w[g] = _mm512_loadu_si512(wb + g * 32);
       const int ky = g / p.pairs_w, kp = g % p.pairs_w;
-      at[g] = hrow[ky] + int64_t{2} * kp * p.dilation_w * pixel_bytes + b * 64;
+      at[g] = hrow[ky] + int64_t{2} * kp * p.dilation_w / p.pair_step * pixel_bytes + b * 64;
     }
     uint8_t* o = out + c;
     if (k.b.any_left) {
@@ -177,7 +191,7 @@ void depthwise_conv_rows_avx512(const DepthwiseConvPlan& p, const uint8_t* image
           if (!keep[i]) slot = i;
         tag[slot] = need[ky];
         keep[slot] = true;
-        convert_row(p, image + need[ky] * in_row_bytes, base + slot * p.pair_row_bytes);
+        (p.input_signed ? convert_row<true> : convert_row<false>)(p, image + need[ky] * in_row_bytes, base + slot * p.pair_row_bytes);
       }
       hrow[ky] = base + slot * p.pair_row_bytes;
     }

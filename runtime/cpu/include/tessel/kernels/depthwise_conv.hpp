@@ -8,8 +8,9 @@
 // padded taps adding nothing. Both factors are moved to int16 up front, x16 = x - zx and
 // w16 = w - zw[c] (each in [-255, 255] for 8-bit tensors; the plan checks they fit int16),
 // so no window sums and no folded constants are needed: padding is simply x16 = 0. Each
-// input row is converted once (per band of output rows) into "pair" form: pixel p holds,
-// per channel, the 32-bit lane (x16[p], x16[p + dilation_w]), so one vpdpwssd adds two
+// input row is converted once (per band of output rows) into "pair" form: padded column p
+// holds, per channel, the 32-bit lane (x16[p], x16[p + dilation_w]) (only the columns some
+// window starts a pair at are stored: every second one for stride 2), so one vpdpwssd adds two
 // horizontal taps (kx, kx + 1) of 16 channels of one output pixel; an odd last tap is paired
 // with a zero weight. A 3x3 window is 6 vpdpwssd per 16 channels and pixel. All sums wrap
 // modulo 2^32 as TFLite's int32 does, so the result is exact.
@@ -48,8 +49,12 @@ struct DepthwiseConvPlan {
   int stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int pad_top = 0, pad_left = 0;
   int out_h = 0, out_w = 0;
-  int pair_w = 0;              // pixels of a converted (pair-form) row
-  int64_t pair_row_bytes = 0;  // bytes of one converted row (pair_w * blocks * 64, + slack)
+  // Output pixel ox reads pairs starting at padded columns q = ox * stride_w + 2 kp *
+  // dilation_w, all multiples of pair_step = gcd(stride_w, 2 dilation_w) (2 for stride 2):
+  // a converted row stores only those, pair j starting at column j * pair_step.
+  int pair_step = 1;
+  int pair_w = 0;              // pairs of a converted (pair-form) row
+  int64_t pair_row_bytes = 0;  // bytes of one converted row (pair_w * blocks * 64)
   int32_t input_zero_point = 0;
   bool input_signed = true, output_signed = true;
   // w16 pairs: [block][ky][kp][16 channels][2] (taps kx = 2 kp, 2 kp + 1; 0 past kernel_w
