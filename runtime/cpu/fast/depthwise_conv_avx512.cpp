@@ -43,30 +43,45 @@ inline __m512i pair(__m512i lo, __m512i hi) {
 }
 
 // Converts input row `src` (in_w * channels bytes) into pair form at `dst`: pair j holds
-// columns (q, q + dilation_w) of the padded row, q = j * pair_step. Each input column is
-// converted once: when pair_step equals dilation_w (stride 1, no dilation) a pair's high
-// half is the next pair's low half.
+// columns (q, q + dilation_w) of the padded row, q = j * pair_step. Pairs are written in
+// order, all blocks of a pair at a time (sequential loads and stores). When the low column
+// of pair j is the high column of an earlier pair (dilation_w a multiple of pair_step:
+// stride 1, or stride 2 with dilation 2) it is taken from that pair's high half, so each
+// input column is converted once.
 template <bool Signed>
 void convert_row(const DepthwiseConvPlan& p, const uint8_t* src, uint8_t* dst) {
   const __m512i zx = _mm512_set1_epi32(p.input_zero_point);
   const int64_t pixel_bytes = int64_t{p.blocks} * 64;
   const int d = p.dilation_w, step = p.pair_step;
-  for (int b = 0; b < p.blocks; ++b) {
-    const int left = p.channels - b * 16;
-    const __mmask16 m = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1);
-    uint8_t* out = dst + b * 64;
-    if (step == d) {
-      __m512i lo = x16<Signed>(p, src, -p.pad_left, b, m, zx);
-      for (int j = 0; j < p.pair_w; ++j) {
-        const __m512i hi = x16<Signed>(p, src, (j + 1) * step - p.pad_left, b, m, zx);
-        _mm512_store_si512(out + j * pixel_bytes, pair(lo, hi));
-        lo = hi;
+  const int lag = d % step == 0 ? d / step : 0;  // pairs back to the one holding our low column
+  const int last = p.blocks - 1;
+  const int tail = p.channels - last * 16;
+  const __mmask16 tail_mask = static_cast<__mmask16>((1u << tail) - 1);
+  if (lag == 1 && p.blocks == 1) {
+    // One block: carry the high half in a register (reading it back from the pair just
+    // stored would put a store-to-load forwarding delay on every pair).
+    __m512i lo = x16<Signed>(p, src, -p.pad_left, 0, tail_mask, zx);
+    for (int j = 0; j < p.pair_w; ++j) {
+      const __m512i hi = x16<Signed>(p, src, j * step - p.pad_left + d, 0, tail_mask, zx);
+      _mm512_store_si512(dst + j * pixel_bytes, pair(lo, hi));
+      lo = hi;
+    }
+    return;
+  }
+  for (int j = 0; j < p.pair_w; ++j) {
+    const int x = j * step - p.pad_left;
+    uint8_t* out = dst + j * pixel_bytes;
+    if (lag > 0 && j >= lag) {
+      const uint8_t* prev = out - lag * pixel_bytes;
+      for (int b = 0; b < p.blocks; ++b) {
+        const __mmask16 m = b == last ? tail_mask : __mmask16{0xFFFF};
+        const __m512i lo = _mm512_srli_epi32(_mm512_load_si512(prev + b * 64), 16);
+        _mm512_store_si512(out + b * 64, pair(lo, x16<Signed>(p, src, x + d, b, m, zx)));
       }
     } else {
-      for (int j = 0; j < p.pair_w; ++j) {
-        const int x = j * step - p.pad_left;
-        _mm512_store_si512(out + j * pixel_bytes,
-                           pair(x16<Signed>(p, src, x, b, m, zx), x16<Signed>(p, src, x + d, b, m, zx)));
+      for (int b = 0; b < p.blocks; ++b) {
+        const __mmask16 m = b == last ? tail_mask : __mmask16{0xFFFF};
+        _mm512_store_si512(out + b * 64, pair(x16<Signed>(p, src, x, b, m, zx), x16<Signed>(p, src, x + d, b, m, zx)));
       }
     }
   }
