@@ -60,6 +60,7 @@ DepthwiseConv::DepthwiseConv(const FastConvSpec& s) {
   p.pair_step = std::gcd(s.stride_w, 2 * s.dilation_w);
   p.pair_w = ((s.out_w - 1) * s.stride_w + 2 * (p.pairs_w - 1) * s.dilation_w) / p.pair_step + 1;
   p.pair_row_bytes = int64_t{p.pair_w} * p.blocks * 64;
+  p.slots = std::max(s.kernel_h, std::min((s.kernel_h - 1) * s.dilation_h + 1, kDepthwiseMaxSlots));
   p.input_zero_point = s.input_zero_point;
   p.input_signed = s.input_signed;
   p.output_signed = s.output_signed;

@@ -3,7 +3,7 @@
 // FastConv uses it only after small_conv_cpu_ok().
 //
 // Per band of output rows, each input row a window touches is converted once into pair
-// form (x16[p], x16[p + dilation_w] per channel; padding columns are 0) in one of kernel_h
+// form (x16[p], x16[p + dilation_w] per channel; padding columns are 0) in one of the plan.slots
 // per-thread slots; rows above and below the image point at a row of zeros. Then per output
 // row, blocks of 16 channels are the outer loop so that the block's pair weights (one
 // register per pair) and requantization constants stay in registers while 4 pixels at a
@@ -164,8 +164,8 @@ constexpr RowKernel pick(int groups, std::integer_sequence<int, G...>) {
 }  // namespace
 
 size_t depthwise_conv_buffer_bytes(const DepthwiseConvPlan& plan) {
-  // Alignment slack, kernel_h row slots and a row of zeros.
-  return static_cast<size_t>(64 + (plan.kernel_h + 1) * plan.pair_row_bytes);
+  // Alignment slack, the row slots and a row of zeros.
+  return static_cast<size_t>(64 + (plan.slots + 1) * plan.pair_row_bytes);
 }
 
 void depthwise_conv_rows_avx512(const DepthwiseConvPlan& p, const uint8_t* image, int row0, int rows,
@@ -174,23 +174,23 @@ void depthwise_conv_rows_avx512(const DepthwiseConvPlan& p, const uint8_t* image
   const RowKernel kernel =
       pick(p.kernel_h * p.pairs_w, std::make_integer_sequence<int, kDepthwiseMaxPairs>{});
   uint8_t* base = aligned(buffer);
-  uint8_t* zeros = base + p.kernel_h * p.pair_row_bytes;
+  uint8_t* zeros = base + p.slots * p.pair_row_bytes;
   std::memset(zeros, 0, static_cast<size_t>(p.pair_row_bytes));
   const int64_t in_row_bytes = int64_t{p.in_w} * p.channels;
   const int64_t out_row_bytes = int64_t{p.out_w} * p.channels;
   // Which input row each slot holds (-1: none); valid within this call only.
-  int tag[kDepthwiseMaxPairs];
-  for (int i = 0; i < p.kernel_h; ++i) tag[i] = -1;
+  int tag[kDepthwiseMaxSlots];
+  for (int i = 0; i < p.slots; ++i) tag[i] = -1;
   const uint8_t* hrow[kDepthwiseMaxPairs];
   for (int r = 0; r < rows; ++r) {
     const int oy = row0 + r;
     int need[kDepthwiseMaxPairs];
-    bool keep[kDepthwiseMaxPairs];
-    for (int i = 0; i < p.kernel_h; ++i) keep[i] = false;
+    bool keep[kDepthwiseMaxSlots];
+    for (int i = 0; i < p.slots; ++i) keep[i] = false;
     for (int ky = 0; ky < p.kernel_h; ++ky) {
       const int y = oy * p.stride_h + ky * p.dilation_h - p.pad_top;
       need[ky] = y >= 0 && y < p.in_h ? y : -1;
-      for (int i = 0; i < p.kernel_h; ++i)
+      for (int i = 0; i < p.slots; ++i)
         if (need[ky] >= 0 && tag[i] == need[ky]) keep[i] = true;
     }
     for (int ky = 0; ky < p.kernel_h; ++ky) {
@@ -199,11 +199,12 @@ void depthwise_conv_rows_avx512(const DepthwiseConvPlan& p, const uint8_t* image
         continue;
       }
       int slot = -1;
-      for (int i = 0; i < p.kernel_h && slot < 0; ++i)
+      for (int i = 0; i < p.slots && slot < 0; ++i)
         if (tag[i] == need[ky]) slot = i;
       if (slot < 0) {
-        for (int i = 0; i < p.kernel_h && slot < 0; ++i)
-          if (!keep[i]) slot = i;
+        // Replace the oldest row this output row does not use (rows only move down).
+        for (int i = 0; i < p.slots; ++i)
+          if (!keep[i] && (slot < 0 || tag[i] < tag[slot])) slot = i;
         tag[slot] = need[ky];
         keep[slot] = true;
         (p.input_signed ? convert_row<true> : convert_row<false>)(p, image + need[ky] * in_row_bytes, base + slot * p.pair_row_bytes);

@@ -39,6 +39,7 @@ namespace tessel::kernels {
 
 // Register budget: a block's pair weights (kernel_h * ceil(kernel_w / 2)) stay in registers.
 constexpr int kDepthwiseMaxPairs = 16;
+constexpr int kDepthwiseMaxSlots = 32;
 
 // True when the direct depthwise kernel can compute this convolution (nothing about speed).
 bool depthwise_conv_fits(const FastConvSpec& s);
@@ -55,6 +56,10 @@ struct DepthwiseConvPlan {
   int pair_step = 1;
   int pair_w = 0;              // pairs of a converted (pair-form) row
   int64_t pair_row_bytes = 0;  // bytes of one converted row (pair_w * blocks * 64)
+  // Converted rows kept per thread: the window's row span (kernel_h rows with dilation_h 1;
+  // with dilation the rows between a window's rows are the next output row's), at most
+  // kDepthwiseMaxSlots, at least kernel_h.
+  int slots = 1;
   int32_t input_zero_point = 0;
   bool input_signed = true, output_signed = true;
   // w16 pairs: [block][ky][kp][16 channels][2] (taps kx = 2 kp, 2 kp + 1; 0 past kernel_w
