@@ -74,8 +74,11 @@ bool use_pointwise_conv(const FastConvSpec& s) {
 // Whether a depthwise convolution runs the direct kernel (depthwise_conv.hpp: int16 pairs,
 // vpdpwssd, requantized in registers) instead of oneDNN's int32 output + requantize_tile
 // (plus, for uint8 weights, a second all-ones oneDNN run for the window sums). Measured
-// (docs/kernels.md): RULE-TBD. TESSEL_DW_CONV=0 turns it off (A/B measurements, tests of
-// the oneDNN path).
+// (docs/kernels.md): faster on every depthwise layer of the shared models, 1.3-3x per
+// operator (0.35-0.50 -> 0.55-0.94 of oneDNN's own fused int8 depthwise convolution; stride 2
+// gains least), so every shape it fits takes it: depth multiplier 1, windows up to 5x5,
+// right shifts up to 22. TESSEL_DW_CONV=0 turns it off (A/B measurements, tests of the
+// oneDNN path).
 bool use_dw_conv(const FastConvSpec& s) {
   if (const char* env = std::getenv("TESSEL_DW_CONV"); env && std::string(env) == "0") return false;
   return small_conv_cpu_ok() && depthwise_conv_fits(s);
