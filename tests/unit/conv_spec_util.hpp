@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "tessel/kernels/fast_conv.hpp"
@@ -63,6 +66,44 @@ inline std::vector<uint8_t> naive_conv(const FastConvSpec& s, const std::vector<
           out[((static_cast<size_t>(n) * s.out_h + oy) * s.out_w + ox) * s.out_c + oc] = static_cast<uint8_t>(v);
         }
   return out;
+}
+
+// A layer under test: its spec and the bytes it points at (spec.weights is re-pointed at
+// `weights` wherever a copy of the case is used).
+struct ConvCase {
+  FastConvSpec spec;
+  std::vector<uint8_t> weights, input;
+};
+
+inline int pick(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+
+// naive_conv on the case's own weights.
+inline std::vector<uint8_t> naive_conv(const ConvCase& c) {
+  FastConvSpec s = c.spec;
+  s.weights = c.weights.data();
+  return naive_conv(s, c.input);
+}
+
+// FastConv's bytes for the case on `threads` threads; `kernel` gets the kernel it chose.
+inline std::vector<uint8_t> run_fast(const ConvCase& c, int threads, std::string* kernel = nullptr) {
+  FastConvSpec s = c.spec;
+  s.weights = c.weights.data();
+  FastConv conv(s, threads);
+  if (kernel) *kernel = conv.kernel();
+  std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
+  conv.run(c.input.data(), out.data());
+  return out;
+}
+
+// One line naming the layer, for failure messages.
+inline std::string describe(const FastConvSpec& s) {
+  std::ostringstream o;
+  o << (s.input_signed ? "int8" : "uint8") << " in " << s.batch << "x" << s.in_h << "x" << s.in_w << "x" << s.in_c
+    << " k " << s.kernel_h << "x" << s.kernel_w << " s " << s.stride_h << "," << s.stride_w << " d " << s.dilation_h
+    << "," << s.dilation_w << " pad " << s.pad_top << "," << s.pad_left << " out " << s.out_h << "x" << s.out_w << "x"
+    << s.out_c << " zx " << s.input_zero_point << " zw0 " << s.weight_zero_point[0] << " zy " << s.output_zero_point
+    << " act [" << s.act_min << "," << s.act_max << "] shift0 " << s.shift[0];
+  return o.str();
 }
 
 }  // namespace tessel::kernels::testing

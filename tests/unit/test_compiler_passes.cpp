@@ -2193,16 +2193,18 @@ TEST_CASE("tile: forced tilings of every operator kind write each output byte on
   CHECK(visits == 0);
 }
 
+// The first convolution of a compiled model (nullptr if it has none).
+const NpuOp* first_conv(const Compiled& c) {
+  for (const NpuOp& n : c.plan.npu_ops)
+    if (n.kind == NpuKind::conv) return &n;
+  return nullptr;
+}
+
 TEST_CASE("tile: estimate() says when a tiling needs more SRAM than the preset has", "[tile]") {
   const sim::npu::NpuConfig& small = preset("ethos-u55-256");
   const Compiled& c = compiled(mobilenet_v2(), small);
   // The first CONV: 224x224x3 in, 112x112x32 out (401 KB, more than 256 KiB by itself).
-  const NpuOp* first = nullptr;
-  for (const NpuOp& n : c.plan.npu_ops)
-    if (n.kind == NpuKind::conv) {
-      first = &n;
-      break;
-    }
+  const NpuOp* first = first_conv(c);
   REQUIRE(first);
   REQUIRE(uint64_t(first->win.out_h) * first->win.out_w * first->win.out_c > small.sram_bytes());
   const Cost whole = estimate(*first, TileShape{first->win.out_h, first->win.out_c, true}, small);
@@ -2226,12 +2228,7 @@ TEST_CASE("cost: a bus-bound stream that cannot cover a refresh loses tRFC/tREFI
   // 8 outstanding bursts: 256 bytes, far less than the ~1100 the bus moves in one refresh).
   const sim::npu::NpuConfig& small = preset("ethos-u55-256");
   const Compiled& c = compiled(mobilenet_v2(), small);
-  const NpuOp* first = nullptr;
-  for (const NpuOp& n : c.plan.npu_ops)
-    if (n.kind == NpuKind::conv) {
-      first = &n;
-      break;
-    }
+  const NpuOp* first = first_conv(c);
   REQUIRE(first);
   const TileShape t = first->tile;
   const Cost with = estimate(*first, t, small);
@@ -2250,13 +2247,7 @@ TEST_CASE("cost: a bus-bound stream that cannot cover a refresh loses tRFC/tREFI
   deep.dma.max_outstanding = 1024;
   CHECK(estimate(*first, t, deep).dma == without.dma);
   // The default preset is DRAM-bound: the bus term does not apply there.
-  const NpuOp* d0 = nullptr;
-  const Compiled& cd = compiled(mobilenet_v2(), default_hw());
-  for (const NpuOp& n : cd.plan.npu_ops)
-    if (n.kind == NpuKind::conv) {
-      d0 = &n;
-      break;
-    }
+  const NpuOp* d0 = first_conv(compiled(mobilenet_v2(), default_hw()));
   REQUIRE(d0);
   sim::npu::NpuConfig dflt_none = default_hw();
   dflt_none.dram.controller.refresh = "none";

@@ -21,12 +21,10 @@ using namespace tessel::kernels;
 
 namespace {
 
-struct Case {
-  FastConvSpec spec;
-  std::vector<uint8_t> weights, input;
-};
-
-int pick(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+using Case = testing::ConvCase;
+using testing::describe;
+using testing::pick;
+using testing::run_fast;
 
 template <typename T>
 T one_of(std::mt19937& rng, std::initializer_list<T> v) {
@@ -100,31 +98,7 @@ Case random_case(std::mt19937& rng, const Options& o) {
   return c;
 }
 
-std::vector<uint8_t> naive(const Case& c) {
-  FastConvSpec s = c.spec;
-  s.weights = c.weights.data();
-  return testing::naive_conv(s, c.input);
-}
-
-std::vector<uint8_t> run_fast(const Case& c, int threads, std::string* kernel = nullptr) {
-  FastConvSpec s = c.spec;
-  s.weights = c.weights.data();
-  FastConv conv(s, threads);
-  if (kernel) *kernel = conv.kernel();
-  std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
-  conv.run(c.input.data(), out.data());
-  return out;
-}
-
-std::string describe(const FastConvSpec& s) {
-  std::ostringstream o;
-  o << (s.input_signed ? "int8" : "uint8") << " in " << s.batch << "x" << s.in_h << "x" << s.in_w << "x" << s.in_c
-    << " k " << s.kernel_h << "x" << s.kernel_w << " s " << s.stride_h << "," << s.stride_w << " d " << s.dilation_h
-    << "," << s.dilation_w << " pad " << s.pad_top << "," << s.pad_left << " out " << s.out_h << "x" << s.out_w << "x"
-    << s.out_c << " zx " << s.input_zero_point << " zw0 " << s.weight_zero_point[0] << " zy " << s.output_zero_point
-    << " act [" << s.act_min << "," << s.act_max << "] shift0 " << s.shift[0];
-  return o.str();
-}
+std::vector<uint8_t> naive(const Case& c) { return testing::naive_conv(c); }
 
 bool available() {
   if (!small_conv_cpu_ok() || !fast_conv_supported()) {

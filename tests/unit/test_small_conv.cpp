@@ -20,12 +20,10 @@ using namespace tessel::kernels;
 
 namespace {
 
-struct Case {
-  FastConvSpec spec;
-  std::vector<uint8_t> weights, input;
-};
-
-int pick(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+using Case = testing::ConvCase;
+using testing::describe;
+using testing::pick;
+using testing::run_fast;
 
 // A random convolution the direct kernel qualifies for. Zero points are drawn with extra
 // weight on the edges: int8 input zp -128 makes a = ox + zx zero and 127 makes it largest;
@@ -113,31 +111,7 @@ std::vector<uint8_t> ref_conv(const Case& c) {
   return result;
 }
 
-// testing::naive_conv on this case's own weights (the spec's pointer may be a copy's).
-std::vector<uint8_t> naive_conv(const Case& c) {
-  FastConvSpec s = c.spec;
-  s.weights = c.weights.data();
-  return testing::naive_conv(s, c.input);
-}
-
-std::vector<uint8_t> run_fast(const Case& c, int threads, std::string* kernel = nullptr) {
-  const FastConvSpec& s = c.spec;
-  FastConv conv(s, threads);
-  if (kernel) *kernel = conv.kernel();
-  std::vector<uint8_t> out(static_cast<size_t>(s.batch) * s.out_h * s.out_w * s.out_c);
-  conv.run(c.input.data(), out.data());
-  return out;
-}
-
-std::string describe(const FastConvSpec& s) {
-  std::ostringstream o;
-  o << (s.input_signed ? "int8" : "uint8") << " in " << s.batch << "x" << s.in_h << "x" << s.in_w << "x" << s.in_c
-    << " k " << s.kernel_h << "x" << s.kernel_w << " s " << s.stride_h << "," << s.stride_w << " d " << s.dilation_h
-    << "," << s.dilation_w << " pad " << s.pad_top << "," << s.pad_left << " out " << s.out_h << "x" << s.out_w << "x"
-    << s.out_c << " zx " << s.input_zero_point << " zw " << s.weight_zero_point[0] << " act [" << s.act_min << ","
-    << s.act_max << "]";
-  return o.str();
-}
+using testing::naive_conv;
 
 bool direct_available() {
   if (!small_conv_cpu_ok() || !fast_conv_supported()) {
