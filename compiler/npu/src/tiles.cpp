@@ -606,12 +606,20 @@ double bus_bytes_per_cycle(const sim::npu::NpuConfig& hw) {
   return bus * (1.0 - std::min(1.0, double(t.tRFC) / double(t.tREFI)));
 }
 
-double dma_cycles(const Xfer& x, const sim::npu::NpuConfig& hw) {
+// The preset's two rates, computed once per estimate() (not per transfer).
+struct DmaRates {
+  double bus;   // bus_bytes_per_cycle()
+  double dram;  // ~90 % of the DRAM's peak: refresh, and read/write turnarounds when loads
+                // and stores of neighbouring tiles interleave (measured on the simulator,
+                // docs/compiler.md)
+  explicit DmaRates(const sim::npu::NpuConfig& hw)
+      : bus(bus_bytes_per_cycle(hw)),
+        dram(hw.dram.peak_bandwidth_gbps() * kDramEfficiency * 1e3 / hw.clock_mhz) {}
+};
+
+double dma_cycles(const Xfer& x, const sim::npu::NpuConfig& hw, const DmaRates& rates) {
   const double burst = hw.dram.org.burst_bytes();
-  // ~90 % of the DRAM's peak: refresh, and read/write turnarounds when loads and stores of
-  // neighbouring tiles interleave (measured on the simulator, docs/compiler.md).
-  const double dram_bytes_per_cycle = hw.dram.peak_bandwidth_gbps() * kDramEfficiency * 1e3 / hw.clock_mhz;
-  const double bw = std::min<double>(bus_bytes_per_cycle(hw), dram_bytes_per_cycle * channel_fraction(x, hw));
+  const double bw = std::min<double>(rates.bus, rates.dram * channel_fraction(x, hw));
   const double rows = double(x.n1) * x.n2;
   const double bursts_per_row = std::ceil(double(x.len0) / burst) + (x.len0 % uint32_t(burst) ? 1 : 0);
   // Each row of a strided transfer also costs about one extra burst-pair of time (a new
@@ -622,9 +630,9 @@ double dma_cycles(const Xfer& x, const sim::npu::NpuConfig& hw) {
   return hw.dma.setup_cycles + moved / bw;
 }
 
-double dma_cycles(const std::vector<Xfer>& xs, const sim::npu::NpuConfig& hw) {
+double dma_cycles(const std::vector<Xfer>& xs, const sim::npu::NpuConfig& hw, const DmaRates& rates) {
   double c = 0;
-  for (const Xfer& x : xs) c += dma_cycles(x, hw);
+  for (const Xfer& x : xs) c += dma_cycles(x, hw, rates);
   return c;
 }
 
@@ -660,6 +668,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
   double out_free[2] = {0, 0};
   double compute_total = 0;
   const double latency = dram_latency_cycles(hw);
+  const DmaRates rates(hw);
   size_t index = 0;
   for_each_tile(probe, t, b, [&](const Tile& tile) {
     const int ws = tile.w_index >= 0 ? tile.w_index % 2 : 0, is = tile.in_index % 2;
@@ -668,14 +677,14 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
     // back, so each command holds its engine for its transfer plus the DRAM latency; the
     // shared bus is busy for the transfer only (dma_total).
     if (tile.new_w) {
-      const double d = dma_cycles(tile.w_loads, hw);
+      const double d = dma_cycles(tile.w_loads, hw, rates);
       din = std::max(din, w_free[ws]) + d + latency * double(tile.w_loads.size());
       w_full[ws] = din;
       dma_total += d;
       c.dram_bytes += bytes_of(tile.w_loads);
     }
     if (tile.new_in) {
-      const double d = dma_cycles(tile.in_loads, hw);
+      const double d = dma_cycles(tile.in_loads, hw, rates);
       din = std::max(din, in_free[is]) + d + latency * double(tile.in_loads.size());
       in_full[is] = din;
       dma_total += d;
@@ -691,7 +700,7 @@ Cost estimate(const NpuOp& op, const TileShape& t, const sim::npu::NpuConfig& hw
     }
     if (tile.last_in_use && tile.has_compute) in_free[is] = done;
     if (tile.last_w_use) w_free[ws] = done;
-    const double d = dma_cycles(tile.stores, hw);
+    const double d = dma_cycles(tile.stores, hw, rates);
     dout = std::max(dout, done) + d + latency * double(tile.stores.size());
     if (!tile.has_compute && tile.last_in_use) in_free[is] = dout;
     out_free[os] = dout;

@@ -74,7 +74,7 @@ bool use_pointwise_conv(const FastConvSpec& s) {
 // Whether a depthwise convolution runs the direct kernel (depthwise_conv.hpp: int16 pairs,
 // vpdpwssd, requantized in registers) instead of oneDNN's int32 output + requantize_tile
 // (plus, for uint8 weights, a second all-ones oneDNN run for the window sums). Measured
-// (docs/kernels.md): faster on every depthwise layer of the shared models, 1.3-3x per
+// (docs/kernels.md): faster on every depthwise layer of the shared models, 1.0-3.5x per
 // operator (0.35-0.50 -> 0.55-0.94 of oneDNN's own fused int8 depthwise convolution; stride 2
 // gains least), so every shape it fits takes it: depth multiplier 1, windows up to 5x5,
 // right shifts up to 22. TESSEL_DW_CONV=0 turns it off (A/B measurements, tests of the
@@ -105,7 +105,8 @@ bool fast_conv_supported() {
 // Bands run in parallel on our own OpenMP threads, each oneDNN call single-threaded with its
 // own scratchpad, so no int32 tensor ever makes a round trip through memory.
 struct FastConv::Impl {
-  // A band's int32 working set: well inside a 2 MiB L2 with room for inputs and weights.
+  // A band's int32 working set: inside a 1-2 MiB L2 (per core on the machines measured)
+  // with room for inputs and weights.
   static constexpr int64_t kBandBytes = int64_t{512} << 10;
 
   FastConvSpec s;
@@ -126,10 +127,12 @@ struct FastConv::Impl {
     size_t scratch_bytes = 0;
     dnnl::memory weights, ones;  // packed for this primitive (shared when layouts agree)
   };
-  BandPrimitive full, last;    // unused when `direct` or `pointwise` is set
+  BandPrimitive full, last;    // unused when own_kernel()
   std::unique_ptr<SmallConv> direct;
   std::unique_ptr<PointwiseConv> pointwise;
   std::unique_ptr<DepthwiseConv> dw;
+  // One of our own kernels (above) rather than oneDNN's band primitives.
+  bool own_kernel() const { return direct || pointwise || dw; }
   std::vector<uint8_t> padded;
   ChannelRequant rq;
 
@@ -196,7 +199,7 @@ struct FastConv::Impl {
     const dnnl::memory::dims wdims =
         s.depthwise ? dnnl::memory::dims{groups, out_per_group, 1, s.kernel_h, s.kernel_w}
                     : dnnl::memory::dims{s.out_c, in_per_group, s.kernel_h, s.kernel_w};
-    if (!direct && !pointwise && !dw) {
+    if (!own_kernel()) {
       // Primitives are created single-threaded: they run inside our own parallel loop.
       omp_set_num_threads(1);
       full = make_band_primitive(band_rows, wdims);
@@ -260,7 +263,7 @@ struct FastConv::Impl {
     scratch.resize(static_cast<size_t>(threads));
     const size_t band_pixels = static_cast<size_t>(band_rows) * s.out_w;
     for (Scratch& sc : scratch) {
-      if (direct || pointwise || dw) continue;  // their scratch (sc.rows) is sized on first use
+      if (own_kernel()) continue;  // their scratch (sc.rows) is sized on first use
       sc.acc.resize(band_pixels * s.out_c);
       if (need_sums) sc.sums.resize(s.depthwise ? band_pixels * s.out_c : band_pixels);
       if (need_sums && !s.depthwise)

@@ -40,23 +40,13 @@ class LinearMapper final : public IAddressMapper {
   const std::string& name() const override { return name_; }
 
   DecodedAddress decode(std::uint64_t addr) const override {
-    // Straight-line: this runs for every request (can_accept and send).
-    const std::uint64_t a = addr >> burst_shift_;
-    const auto get = [&](AddrField f) {
-      const auto i = static_cast<std::size_t>(f);
-      return static_cast<std::uint32_t>((a >> shift_[i]) & mask_[i]);
-    };
     DecodedAddress d;
-    d.channel = get(AddrField::Channel);
-    d.rank = get(AddrField::Rank);
-    d.bankgroup = get(AddrField::BankGroup);
-    d.bank = get(AddrField::Bank);
-    d.row = get(AddrField::Row);
-    d.column = get(AddrField::Column);
+    decode_to(addr, &d);
     return d;
   }
 
   void decode_to(std::uint64_t addr, DecodedAddress* out) const override {
+    // Straight-line: this runs for every request (can_accept and send).
     const std::uint64_t a = addr >> burst_shift_;
     const auto get = [&](AddrField f) {
       const auto i = static_cast<std::size_t>(f);

@@ -136,8 +136,6 @@ uint8_t* Device::sram() {
   return sram_.data();
 }
 
-bool Device::async_functional() const { return pipe_->async(); }
-
 void Device::sync_functional() {
   const FunctionalPipe::Failure f = pipe_->drain();
   if (!f.ok && !halted_) halt(isa::ErrorCode::kBadOperand, f.engine, f.offset, 0, f.what);

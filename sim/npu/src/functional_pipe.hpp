@@ -75,13 +75,14 @@ class FunctionalPipe {
   // Waits like drain() but leaves a failure for the next drain() (the host's accessors:
   // the device's thread reports it).
   void wait();
-  // True when nothing posted is still pending (cheap; the device's fast path).
+  // True when nothing posted is still pending (for tests).
   bool idle() const {
     std::lock_guard<std::mutex> lock(mu_);
     return posted_ == done_;
   }
 
-  // Tasks applied since construction (for tests: proves the async path ran).
+  // Tasks the worker has taken since construction, applied or skipped after a failure
+  // (for tests: proves the async path ran).
   uint64_t applied() const {
     std::lock_guard<std::mutex> lock(mu_);
     return done_;

@@ -115,8 +115,6 @@ class Device {
   uint8_t* sram();
   size_t sram_size() const { return sram_.size(); }
   FunctionalUnit& functional() { return *functional_; }
-  // True when functional effects run on a worker thread (see the header comment).
-  bool async_functional() const;
   // Fault injection for driver tests: the engine's next command never completes.
   void inject_hang(isa::Engine engine) { hang_engine_[static_cast<uint32_t>(engine)] = true; }
   // Fault injection: the engine's next DMA command fails (ERROR_CODE DMA_ERROR, FAULT_ADDR
